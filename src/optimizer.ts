@@ -1,0 +1,253 @@
+import { describe } from './describe.js';
+import { checkHyper, checkOptions, resolveOptions } from './options.js';
+import type { RMSPropOptions } from './options.js';
+import { at, buildGroups, isFloatArray, overlaps, toGroupSpecs } from './param-groups.js';
+import type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
+import { createState, rmspropDefaults, rmspropStep, zerosLike } from './rmsprop-step.js';
+import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
+
+function typeName(x: FloatArray): string {
+  return x instanceof Float64Array ? 'Float64Array' : 'Float32Array';
+}
+
+/**
+ * Checks one parameter's buffers before a step and returns its gradient. Throws, naming the
+ * group and parameter, when `data` changed type or size since registration, or when `grad` is
+ * not a buffer of `data`'s type and length, or shares memory with `data`.
+ */
+function checkBuffers(param: ParamRef, grad: unknown, state: RMSPropState, group: number, index: number): FloatArray {
+  const data: unknown = param.data;
+  const sq = state.squareAvg;
+  if (!isFloatArray(data)) {
+    throw new TypeError(
+      `RMSProp.step: invalid data: expected a Float32Array or Float64Array, got ${describe(data)} ${at(group, index)}`,
+    );
+  }
+  if (data instanceof Float64Array !== sq instanceof Float64Array) {
+    throw new TypeError(
+      `RMSProp.step: data changed from ${typeName(sq)} to ${typeName(data)} after it was registered ${at(group, index)}`,
+    );
+  }
+  if (data.length !== sq.length) {
+    throw new RangeError(
+      `RMSProp.step: data length ${data.length} does not match its state length ${sq.length}; a parameter cannot change size after it is registered ${at(group, index)}`,
+    );
+  }
+  if (!isFloatArray(grad)) {
+    throw new TypeError(
+      `RMSProp.step: invalid grad: expected a Float32Array, Float64Array or null, got ${describe(grad)} ${at(group, index)}`,
+    );
+  }
+  if (grad instanceof Float64Array !== data instanceof Float64Array) {
+    throw new TypeError(`RMSProp.step: grad is a ${typeName(grad)} but data is a ${typeName(data)} ${at(group, index)}`);
+  }
+  if (grad.length !== data.length) {
+    throw new RangeError(
+      `RMSProp.step: grad length ${grad.length} does not match data length ${data.length} ${at(group, index)}`,
+    );
+  }
+  if (overlaps(grad, data)) throw new Error(`RMSProp.step: grad shares memory with data ${at(group, index)}`);
+  return grad;
+}
+
+/**
+ * RMSProp optimizer with PyTorch's semantics (`torch.optim.RMSprop`): owns the state of every
+ * parameter and updates the parameters in place on `step()`.
+ *
+ * Parameters are any objects with `data` and `grad` typed arrays (`Float32Array` or
+ * `Float64Array`), for example an autodiff engine's tensors. State is allocated when a parameter
+ * is registered and kept per parameter object; after that, `step()` allocates nothing unless
+ * `momentum` or `centered` is switched on later, which allocates the missing zeroed buffer.
+ *
+ * Every call checks its input before it writes: a call that throws has changed no parameter and
+ * no state.
+ *
+ * @example
+ * ```ts
+ * import { RMSProp } from 'rmsprop';
+ *
+ * const w = { data: new Float32Array([0.5, -0.3]), grad: new Float32Array(2) };
+ * const opt = new RMSProp([w], { lr: 0.01 });
+ * for (let t = 0; t < 100; t++) {
+ *   opt.zeroGrad();
+ *   // loss = sum(w^2): the gradient is 2w
+ *   for (let i = 0; i < w.data.length; i++) w.grad[i] = 2 * w.data[i]!;
+ *   opt.step();
+ * }
+ * ```
+ */
+export class RMSProp {
+  /** The optimizer's options resolved over PyTorch's defaults; groups fall back to these. */
+  readonly defaults: Readonly<RMSPropHyper>;
+  #groups: readonly ParamGroup[] = Object.freeze([]);
+  /** Per group, the state of each parameter, aligned with `params`. */
+  #states: (readonly RMSPropState[])[] = [];
+  readonly #stateOf = new Map<ParamRef, RMSPropState>();
+  /** Scratch: the gradients checked in a step, one slot per parameter, so each is read once. */
+  #grads: (FloatArray | null)[] = [];
+
+  /**
+   * @param params - The parameters, or parameter groups `{ params, ...options }`; not empty.
+   * @param options - Options for every group that does not set its own; see {@link RMSPropOptions}.
+   * @throws TypeError or RangeError for an invalid option (naming it, the value and what is
+   *   allowed); Error for a parameter given twice, two parameters sharing memory or a name used
+   *   twice; RangeError for an empty list or group.
+   *
+   * @example
+   * ```ts
+   * const opt = new RMSProp(
+   *   [
+   *     { params: [w1, w2] },
+   *     { params: [bias], weightDecay: 0 },
+   *   ],
+   *   { lr: 1e-3, weightDecay: 1e-4, momentum: 0.9 },
+   * );
+   * ```
+   */
+  constructor(params: readonly ParamRef[] | readonly ParamGroupSpec[], options: RMSPropOptions = {}) {
+    checkOptions(options, 'RMSProp', -1);
+    const defaults = Object.freeze(resolveOptions(rmspropDefaults, options));
+    const groups = buildGroups(toGroupSpecs(params, 'RMSProp'), defaults, [], 'RMSProp');
+    this.defaults = defaults;
+    this.#register(groups);
+  }
+
+  /**
+   * The registered groups, in order. The array is frozen; each group's hyperparameters are
+   * mutable and read at every step.
+   *
+   * @example
+   * ```ts
+   * opt.paramGroups[0]!.lr = 0.001; // takes effect at the next step
+   * ```
+   */
+  get paramGroups(): readonly ParamGroup[] {
+    return this.#groups;
+  }
+
+  /**
+   * Registers another group, with options that fall back to the optimizer's `defaults`, and
+   * allocates its state. Its parameters must not belong to any group already registered.
+   *
+   * @throws As the constructor; nothing is registered when it throws.
+   *
+   * @example
+   * ```ts
+   * opt.addParamGroup({ params: [head.weight, head.bias], lr: 0.05 });
+   * ```
+   */
+  addParamGroup(group: ParamGroupSpec): void {
+    this.#register(buildGroups([group], this.defaults, this.#groups, 'RMSProp.addParamGroup'));
+  }
+
+  /**
+   * The state of a registered parameter (live, not a copy), or `undefined` for a parameter this
+   * optimizer does not hold.
+   *
+   * @example
+   * ```ts
+   * const s = opt.getState(w);
+   * s?.step;      // updates applied to w so far
+   * s?.squareAvg; // Float32Array of w's length
+   * ```
+   */
+  getState(param: ParamRef): Readonly<RMSPropState> | undefined {
+    return this.#stateOf.get(param);
+  }
+
+  /**
+   * Applies one update to every parameter whose `grad` is not `null`, each with its group's
+   * current hyperparameters. Parameters with `grad === null` and their state are left as they are.
+   *
+   * Everything is checked before anything is written: the hyperparameters of every group, and
+   * for every parameter that `data` kept its type and size, and that `grad` is a buffer of the
+   * same type and length that does not share memory with `data`. On an error nothing changes.
+   *
+   * @throws TypeError, RangeError or Error naming the option or the parameter (group and index).
+   *
+   * @example
+   * ```ts
+   * engine.backward(loss); // fills every w.grad
+   * opt.step();
+   * ```
+   */
+  step(): void {
+    const groups = this.#groups;
+    const states = this.#states;
+    const grads = this.#grads;
+    let k = 0;
+    for (let gi = 0; gi < groups.length; gi++) {
+      const group = groups[gi]!;
+      checkHyper(group, 'RMSProp.step', gi);
+      const params = group.params;
+      const st = states[gi]!;
+      for (let i = 0; i < params.length; i++, k++) {
+        const param = params[i]!;
+        const grad = param.grad;
+        grads[k] = grad === null ? null : checkBuffers(param, grad, st[i]!, gi, i);
+      }
+    }
+
+    k = 0;
+    for (let gi = 0; gi < groups.length; gi++) {
+      const group = groups[gi]!;
+      const params = group.params;
+      const st = states[gi]!;
+      for (let i = 0; i < params.length; i++, k++) {
+        const grad = grads[k];
+        if (grad === null || grad === undefined) continue;
+        grads[k] = null;
+        const data = params[i]!.data;
+        const state = st[i]!;
+        // A feature switched on after registration gets its zeroed buffer now (PyTorch raises).
+        if (group.centered && state.gradAvg === null) state.gradAvg = zerosLike(data);
+        if (group.momentum > 0 && state.momentumBuffer === null) state.momentumBuffer = zerosLike(data);
+        rmspropStep(data, grad, state, group);
+      }
+    }
+  }
+
+  /**
+   * Fills every parameter's gradient with zeros (gradients that are `null` stay `null`).
+   *
+   * @throws TypeError, before anything is written, when a `grad` is neither `null` nor a
+   *   `Float32Array` or `Float64Array`.
+   *
+   * @example
+   * ```ts
+   * opt.zeroGrad();
+   * const loss = forward();
+   * backward(loss);
+   * opt.step();
+   * ```
+   */
+  zeroGrad(): void {
+    const groups = this.#groups;
+    for (let gi = 0; gi < groups.length; gi++) {
+      const params = groups[gi]!.params;
+      for (let i = 0; i < params.length; i++) {
+        const grad: unknown = params[i]!.grad;
+        if (grad !== null && !isFloatArray(grad)) {
+          throw new TypeError(
+            `RMSProp.zeroGrad: invalid grad: expected a Float32Array, Float64Array or null, got ${describe(grad)} ${at(gi, i)}`,
+          );
+        }
+      }
+    }
+    for (const group of groups) for (const param of group.params) param.grad?.fill(0);
+  }
+
+  /** Allocates the state of checked groups and makes them visible. Cannot throw. */
+  #register(groups: readonly ParamGroup[]): void {
+    for (const group of groups) {
+      const states = group.params.map((param) => {
+        const state: RMSPropState = createState(param.data, group);
+        this.#stateOf.set(param, state);
+        return state;
+      });
+      this.#states.push(states);
+    }
+    this.#groups = Object.freeze([...this.#groups, ...groups]);
+    this.#grads = this.#groups.flatMap((g) => g.params.map(() => null));
+  }
+}

@@ -1,0 +1,140 @@
+import { describe } from './describe.js';
+import type { RMSPropHyper } from './rmsprop-step.js';
+
+/**
+ * Options of the optimizer or of one parameter group. Every field is optional: a group falls
+ * back to the optimizer's options, the optimizer to PyTorch's defaults (`rmspropDefaults`).
+ *
+ * @example
+ * ```ts
+ * const options: RMSPropOptions = { lr: 0.001, momentum: 0.9, centered: true };
+ * const opt = new RMSProp(params, options);
+ * ```
+ */
+export interface RMSPropOptions {
+  /** Learning rate, a finite number `>= 0`. @defaultValue `0.01` */
+  readonly lr?: number;
+  /** Smoothing constant, `0 <= alpha < 1` (Keras's `rho`, TFJS's and Optax's `decay`). @defaultValue `0.99` */
+  readonly alpha?: number;
+  /** Added to the denominator after the square root, a finite number `> 0`. @defaultValue `1e-8` */
+  readonly eps?: number;
+  /** Coupled L2 penalty added to the gradient, a finite number `>= 0`. @defaultValue `0` */
+  readonly weightDecay?: number;
+  /** Momentum factor, `0 <= momentum < 1`. @defaultValue `0` */
+  readonly momentum?: number;
+  /** Centered RMSProp: divide by the estimated standard deviation of the gradient. @defaultValue `false` */
+  readonly centered?: boolean;
+  /** Ascend the objective instead of descending it. @defaultValue `false` */
+  readonly maximize?: boolean;
+}
+
+type OptionName = keyof RMSPropHyper;
+
+interface NumberRule {
+  readonly ok: (x: number) => boolean;
+  readonly allowed: string;
+}
+
+const finiteAtLeast0: NumberRule = { ok: (x) => x >= 0 && x !== Infinity, allowed: 'a finite number >= 0' };
+const unitInterval: NumberRule = { ok: (x) => x >= 0 && x < 1, allowed: 'a number in [0, 1)' };
+
+const NUMBER_RULES: Readonly<Record<Exclude<OptionName, 'centered' | 'maximize'>, NumberRule>> = {
+  lr: finiteAtLeast0,
+  alpha: unitInterval,
+  eps: { ok: (x) => x > 0 && x !== Infinity, allowed: 'a finite number > 0' },
+  weightDecay: finiteAtLeast0,
+  momentum: unitInterval,
+};
+
+/** Every option name, in the order the docs list them. @internal */
+export const OPTION_NAMES: readonly OptionName[] = ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize'];
+
+/** Other frameworks' spellings, for a hint in the unknown-option error. */
+const SPELLINGS: Readonly<Record<string, OptionName>> = {
+  learningRate: 'lr',
+  learning_rate: 'lr',
+  rho: 'alpha',
+  decay: 'alpha',
+  epsilon: 'eps',
+  weight_decay: 'weightDecay',
+};
+
+/** ` in group 2`, or nothing for the optimizer's own options (`group < 0`). */
+function inGroup(group: number): string {
+  return group < 0 ? '' : ` in group ${group}`;
+}
+
+function invalid(name: string, group: number, allowed: string, value: unknown, prefix: string): string {
+  return `${prefix}: invalid ${name}${inGroup(group)}: expected ${allowed}, got ${describe(value)}`;
+}
+
+function checkValue(name: OptionName, value: unknown, prefix: string, group: number): void {
+  if (name === 'centered' || name === 'maximize') {
+    if (typeof value !== 'boolean') throw new TypeError(invalid(name, group, 'a boolean', value, prefix));
+    return;
+  }
+  const rule = NUMBER_RULES[name];
+  if (typeof value !== 'number') throw new TypeError(invalid(name, group, rule.allowed, value, prefix));
+  if (!rule.ok(value)) throw new RangeError(invalid(name, group, rule.allowed, value, prefix));
+}
+
+/**
+ * Checks user-given options: a plain object whose keys are option names (plus `params` where
+ * `extraKey` allows it) and whose values are in range; `undefined` counts as not given.
+ *
+ * @param prefix - Start of every message, e.g. `RMSProp`.
+ * @param group - The group the options belong to, or -1 for the optimizer's own options.
+ * @internal
+ */
+export function checkOptions(options: unknown, prefix: string, group: number, extraKey?: string): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(
+      group < 0
+        ? invalid('options', -1, 'an object', options, prefix)
+        : `${prefix}: invalid group ${group}: expected an object with params, got ${describe(options)}`,
+    );
+  }
+  const record = options as Readonly<Record<string, unknown>>;
+  for (const key of Object.keys(record)) {
+    if (key === extraKey) continue;
+    if (!(OPTION_NAMES as readonly string[]).includes(key)) {
+      const hint = Object.hasOwn(SPELLINGS, key) ? ` (did you mean ${String(SPELLINGS[key])}?)` : '';
+      throw new TypeError(
+        `${prefix}: unknown option "${key}"${inGroup(group)}${hint}; the options are ${OPTION_NAMES.join(', ')}`,
+      );
+    }
+    const value = record[key];
+    if (value !== undefined) checkValue(key as OptionName, value, prefix, group);
+  }
+}
+
+/**
+ * Checks a complete set of hyperparameters, such as a parameter group after user code has
+ * assigned to it. Every field must be present and in range.
+ *
+ * @internal
+ */
+export function checkHyper(hyper: RMSPropHyper, prefix: string, group: number): void {
+  for (let i = 0; i < OPTION_NAMES.length; i++) {
+    const name = OPTION_NAMES[i]!;
+    checkValue(name, hyper[name], prefix, group);
+  }
+}
+
+/**
+ * Resolves options over a base: each option given (not `undefined`) replaces the base's.
+ * The result has every field, in one fixed order.
+ *
+ * @internal
+ */
+export function resolveOptions(base: RMSPropHyper, options: RMSPropOptions): RMSPropHyper {
+  return {
+    lr: options.lr ?? base.lr,
+    alpha: options.alpha ?? base.alpha,
+    eps: options.eps ?? base.eps,
+    weightDecay: options.weightDecay ?? base.weightDecay,
+    momentum: options.momentum ?? base.momentum,
+    centered: options.centered ?? base.centered,
+    maximize: options.maximize ?? base.maximize,
+  };
+}

@@ -1,0 +1,238 @@
+import { describe } from './describe.js';
+import { checkOptions, resolveOptions } from './options.js';
+import type { RMSPropOptions } from './options.js';
+import type { FloatArray, RMSPropHyper } from './rmsprop-step.js';
+
+/**
+ * A parameter as the optimizer sees it: any object with a `data` buffer and a `grad` buffer of
+ * the same length and element type, such as an autodiff engine's own tensor object.
+ *
+ * `grad` is read at every step, so an engine may swap gradient buffers between steps; `null`
+ * means "no gradient this step": the parameter and its state are left as they are. `name`, when
+ * given, must be unique within the optimizer.
+ *
+ * @example
+ * ```ts
+ * const w: ParamRef<Float32Array> = { data: new Float32Array(16), grad: new Float32Array(16), name: 'w' };
+ * ```
+ */
+export interface ParamRef<T extends FloatArray = FloatArray> {
+  /** The parameter values, updated in place by `step()`. */
+  readonly data: T;
+  /** The gradient, same length and type as `data`, or `null` to skip this parameter. */
+  readonly grad: T | null;
+  /** Optional name, unique within the optimizer. */
+  readonly name?: string;
+}
+
+/**
+ * A parameter group as given to the constructor or to `addParamGroup`: its parameters and any
+ * options that differ from the optimizer's.
+ *
+ * @example
+ * ```ts
+ * const groups: ParamGroupSpec[] = [
+ *   { params: [w1, w2] },                 // the optimizer's options
+ *   { params: [bias], weightDecay: 0 },   // its own weight decay
+ * ];
+ * ```
+ */
+export interface ParamGroupSpec extends RMSPropOptions {
+  /** The group's parameters; none may belong to another group. */
+  readonly params: readonly ParamRef[];
+}
+
+/**
+ * A registered parameter group: its parameters and every hyperparameter, resolved. The
+ * hyperparameters are read at every `step()`, so assigning to them is how a schedule works.
+ * They are validated at every step; an invalid value makes `step()` throw before it writes.
+ *
+ * @example
+ * ```ts
+ * for (let epoch = 0; epoch < 10; epoch++) {
+ *   opt.paramGroups[0]!.lr = 0.01 * 0.9 ** epoch;
+ *   trainOneEpoch();
+ * }
+ * ```
+ */
+export interface ParamGroup {
+  /** The group's parameters (frozen). */
+  readonly params: readonly ParamRef[];
+  /** Learning rate, a finite number `>= 0`. */
+  lr: number;
+  /** Smoothing constant, `0 <= alpha < 1`. */
+  alpha: number;
+  /** Added to the denominator after the square root, `> 0`. */
+  eps: number;
+  /** Coupled L2 penalty, `>= 0`. */
+  weightDecay: number;
+  /** Momentum factor, `0 <= momentum < 1`. */
+  momentum: number;
+  /** Centered RMSProp. */
+  centered: boolean;
+  /** Ascend instead of descend. */
+  maximize: boolean;
+}
+
+/** `(group 1, param 3)`: how every message names a parameter. @internal */
+export function at(group: number, index: number): string {
+  return `(group ${group}, param ${index})`;
+}
+
+/** Whether two views share at least one byte of memory (an empty view shares none). @internal */
+export function overlaps(a: FloatArray, b: FloatArray): boolean {
+  return (
+    a.buffer === b.buffer &&
+    a.byteLength > 0 &&
+    b.byteLength > 0 &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+/** Whether `x` is a buffer the kernel can update. @internal */
+export function isFloatArray(x: unknown): x is FloatArray {
+  return x instanceof Float32Array || x instanceof Float64Array;
+}
+
+/**
+ * Splits the constructor's `params` argument into group specs: an array of parameters is one
+ * group, an array of groups is taken as is.
+ *
+ * @internal
+ */
+export function toGroupSpecs(params: unknown, prefix: string): readonly unknown[] {
+  if (!Array.isArray(params)) {
+    throw new TypeError(
+      `${prefix}: invalid params: expected an array of parameters or of parameter groups, got ${describe(params)}`,
+    );
+  }
+  if (params.length === 0) throw new RangeError(`${prefix}: invalid params: the array is empty`);
+  const isGroup = (x: unknown): boolean => typeof x === 'object' && x !== null && 'params' in x;
+  const groups = isGroup(params[0]);
+  for (let i = 1; i < params.length; i++) {
+    if (isGroup(params[i]) !== groups) {
+      throw new TypeError(
+        `${prefix}: invalid params: entry 0 is a ${groups ? 'group' : 'parameter'} but entry ${i} is not; pass parameters or groups, not both`,
+      );
+    }
+  }
+  return groups ? params : [{ params }];
+}
+
+interface Located {
+  readonly param: ParamRef;
+  readonly group: number;
+  readonly index: number;
+}
+
+function checkParam(param: unknown, prefix: string, group: number, index: number): ParamRef {
+  if (typeof param !== 'object' || param === null) {
+    throw new TypeError(
+      `${prefix}: invalid param: expected an object with data and grad, got ${describe(param)} ${at(group, index)}`,
+    );
+  }
+  const p = param as { readonly data?: unknown; readonly name?: unknown };
+  if (!isFloatArray(p.data)) {
+    throw new TypeError(
+      `${prefix}: invalid data: expected a Float32Array or Float64Array, got ${describe(p.data)} ${at(group, index)}`,
+    );
+  }
+  if (p.name !== undefined && (typeof p.name !== 'string' || p.name === '')) {
+    throw new TypeError(
+      `${prefix}: invalid name: expected a non-empty string or no name, got ${describe(p.name)} ${at(group, index)}`,
+    );
+  }
+  return param as ParamRef;
+}
+
+/**
+ * Checks new group specs against the groups already registered and resolves their options.
+ * Pure: nothing is registered or written; the caller commits the returned groups.
+ *
+ * Errors: a group that is not an object or has no parameters, bad options, a parameter that is
+ * not `{ data, grad }`, a parameter given twice, two parameters whose data share memory, and a
+ * name used twice.
+ *
+ * @internal
+ */
+export function buildGroups(
+  specs: readonly unknown[],
+  base: RMSPropHyper,
+  existing: readonly ParamGroup[],
+  prefix: string,
+): ParamGroup[] {
+  const all: Located[] = [];
+  existing.forEach((g, group) => g.params.forEach((param, index) => all.push({ param, group, index })));
+
+  const built: ParamGroup[] = [];
+  specs.forEach((spec, k) => {
+    const group = existing.length + k;
+    checkOptions(spec, prefix, group, 'params');
+    const params: unknown = (spec as { readonly params?: unknown }).params;
+    if (!Array.isArray(params)) {
+      throw new TypeError(`${prefix}: invalid params in group ${group}: expected an array, got ${describe(params)}`);
+    }
+    if (params.length === 0) throw new RangeError(`${prefix}: group ${group} has no parameters`);
+    const refs = params.map((p: unknown, index) => checkParam(p, prefix, group, index));
+    refs.forEach((param, index) => all.push({ param, group, index }));
+    built.push(makeGroup(Object.freeze(refs), resolveOptions(base, spec as RMSPropOptions)));
+  });
+
+  checkDistinct(all, prefix);
+  return built;
+}
+
+/** A group object with one fixed shape; `params` cannot be reassigned. */
+function makeGroup(params: readonly ParamRef[], hyper: RMSPropHyper): ParamGroup {
+  const group = { params, ...hyper };
+  Object.defineProperty(group, 'params', { value: params, enumerable: true, writable: false, configurable: false });
+  return group;
+}
+
+/** No parameter twice, no two data buffers sharing memory, no name twice. */
+function checkDistinct(all: readonly Located[], prefix: string): void {
+  const seen = new Map<ParamRef, Located>();
+  const names = new Map<string, Located>();
+  const byBuffer = new Map<ArrayBufferLike, Located[]>();
+  for (const item of all) {
+    const first = seen.get(item.param);
+    if (first !== undefined) {
+      throw new Error(
+        `${prefix}: a parameter appears twice: ${at(first.group, first.index)} and ${at(item.group, item.index)}`,
+      );
+    }
+    seen.set(item.param, item);
+    const name = item.param.name;
+    if (name !== undefined) {
+      const other = names.get(name);
+      if (other !== undefined) {
+        throw new Error(
+          `${prefix}: duplicate parameter name ${JSON.stringify(name)}: ${at(other.group, other.index)} and ${at(item.group, item.index)}`,
+        );
+      }
+      names.set(name, item);
+    }
+    const buffer = item.param.data.buffer;
+    const list = byBuffer.get(buffer);
+    if (list === undefined) byBuffer.set(buffer, [item]);
+    else list.push(item);
+  }
+  for (const list of byBuffer.values()) {
+    if (list.length < 2) continue;
+    const sorted = [...list].sort((a, b) => a.param.data.byteOffset - b.param.data.byteOffset);
+    // Sorted by start: a view overlaps an earlier one iff it starts before the furthest end so far.
+    let reach = sorted[0]!;
+    for (let i = 1; i < sorted.length; i++) {
+      const item = sorted[i]!;
+      if (overlaps(reach.param.data, item.param.data)) {
+        const [a, b] = reach.group < item.group || (reach.group === item.group && reach.index < item.index) ? [reach, item] : [item, reach];
+        throw new Error(
+          `${prefix}: parameters share memory: the data of ${at(a.group, a.index)} overlaps the data of ${at(b.group, b.index)}`,
+        );
+      }
+      const end = (x: Located): number => x.param.data.byteOffset + x.param.data.byteLength;
+      if (end(item) > end(reach)) reach = item;
+    }
+  }
+}

@@ -1,0 +1,415 @@
+import { describe, expect, it } from 'vitest';
+import { RMSProp, rmspropDefaults } from '../src/index.js';
+import type { FloatArray, ParamGroup, ParamRef, RMSPropOptions } from '../src/index.js';
+import { normals, rng } from './support/random.js';
+import { replay } from './support/replay.js';
+import { loadTorchFixture } from './support/torch-fixture.js';
+
+interface Param {
+  readonly data: FloatArray;
+  grad: FloatArray | null;
+  readonly name?: string;
+}
+
+const fixture = loadTorchFixture();
+
+describe('RMSProp reproduces torch.optim.RMSprop', () => {
+  it.each(fixture.cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const { opt, params, worst: error } = replay(c);
+    // float32: PyTorch rounds after every operation, this library once per stored value, so the
+    // two agree to float32 rounding, not bit for bit. float64 follows PyTorch's operation order.
+    expect(error).toBeLessThanOrEqual(c.dtype === 'float64' ? 1e-12 : 1e-5);
+    // The final state as well: step counts and every buffer.
+    c.finalState.forEach((expected, i) => {
+      const state = opt.getState(params[i]!)!;
+      expect(state.step).toBe(expected.step);
+      const tolerance = c.dtype === 'float64' ? 1e-12 : 1e-5;
+      // Subnormal values carry fewer significant bits: relative error is measured against at
+      // least the smallest normal number of the type.
+      const smallestNormal = c.dtype === 'float64' ? 2 ** -1022 : 2 ** -126;
+      for (const key of ['squareAvg', 'gradAvg', 'momentumBuffer'] as const) {
+        const want = expected[key];
+        const got = state[key];
+        if (want === null) continue; // torch never created it; ours may exist but is unused
+        expect(got).not.toBeNull();
+        let scale = smallestNormal;
+        for (const x of want) scale = Math.max(scale, Math.abs(x));
+        want.forEach((x, j) => {
+          expect(Math.abs(got![j]! - x)).toBeLessThanOrEqual(tolerance * Math.max(Math.abs(x), scale));
+        });
+      }
+    });
+  });
+
+  it('stays within 1e-5 (float32) and 1e-12 (float64) over every case, and prints the worst', () => {
+    const worst = { float32: 0, float64: 0 };
+    const rows = fixture.cases.map((c) => {
+      const e = replay(c).worst;
+      worst[c.dtype] = Math.max(worst[c.dtype], e);
+      return `${e.toExponential(2)}  ${c.dtype}  ${c.name}`;
+    });
+    // Printed by `npx vitest run test/optimizer.test.ts`; docs/algorithm.md quotes it.
+    console.log(`worst tensor-relative error against torch ${fixture.torch}, per case:\n${rows.join('\n')}`);
+    expect(worst.float32).toBeLessThanOrEqual(1e-5);
+    expect(worst.float64).toBeLessThanOrEqual(1e-12);
+  });
+});
+
+function makeParams(seed: number, sizes: readonly number[] = [5, 1, 12]): Param[] {
+  const random = rng(seed);
+  return sizes.map((n, i) => ({ data: Float32Array.from(normals(random, n)), grad: new Float32Array(n), name: `s${seed}p${i}` }));
+}
+
+function copyParams(params: readonly Param[]): Param[] {
+  return params.map((p) => ({ data: p.data.slice(), grad: p.grad && p.grad.slice(), ...(p.name ? { name: p.name } : {}) }));
+}
+
+function fillGrads(params: readonly Param[], seed: number): void {
+  const random = rng(seed);
+  for (const p of params) if (p.grad) p.grad.set(normals(random, p.grad.length));
+}
+
+/** Parameters and every state buffer, bit for bit. */
+function snapshot(opt: RMSProp): unknown[] {
+  const bits = (a: FloatArray | null): number[] | null => (a === null ? null : Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
+  return opt.paramGroups.flatMap((g) =>
+    g.params.map((p) => {
+      const s = opt.getState(p)!;
+      return [bits(p.data), bits(s.squareAvg), bits(s.gradAvg), bits(s.momentumBuffer), s.step];
+    }),
+  );
+}
+
+describe('RMSProp', () => {
+  it('skips a parameter whose grad is null and leaves its state as it was', () => {
+    const params = makeParams(1);
+    const opt = new RMSProp(params, { momentum: 0.9 });
+    fillGrads(params, 2);
+    opt.step();
+    const before = params[1]!.data.slice();
+    const stateBefore = opt.getState(params[1]!)!.squareAvg.slice();
+    params[1]!.grad = null;
+    fillGrads(params, 3);
+    opt.step();
+    expect(params[1]!.data).toEqual(before);
+    expect(opt.getState(params[1]!)!.squareAvg).toEqual(stateBefore);
+    expect(opt.getState(params[1]!)!.step).toBe(1);
+    expect(opt.getState(params[0]!)!.step).toBe(2);
+  });
+
+  it('keys state by the parameter object, not by position', () => {
+    const a = makeParams(4);
+    const b = copyParams(a);
+    const opt1 = new RMSProp(a);
+    const opt2 = new RMSProp([b[2]!, b[0]!, b[1]!]);
+    for (let t = 0; t < 3; t++) {
+      fillGrads(a, 10 + t);
+      fillGrads(b, 10 + t);
+      opt1.step();
+      opt2.step();
+    }
+    a.forEach((p, i) => expect(b[i]!.data).toEqual(p.data));
+  });
+
+  it('reads grad at every step, so an engine may swap gradient buffers', () => {
+    const params = makeParams(5);
+    const twin = copyParams(params);
+    const opt = new RMSProp(params);
+    const opt2 = new RMSProp(twin);
+    for (let t = 0; t < 3; t++) {
+      params.forEach((p) => (p.grad = new Float32Array(p.data.length)));
+      fillGrads(params, t);
+      fillGrads(twin, t);
+      opt.step();
+      opt2.step();
+    }
+    params.forEach((p, i) => expect(p.data).toEqual(twin[i]!.data));
+  });
+
+  it('reads the group hyperparameters at every step', () => {
+    const params = makeParams(6);
+    const opt = new RMSProp(params, { lr: 0.1 });
+    opt.paramGroups[0]!.lr = 0;
+    fillGrads(params, 1);
+    const before = params.map((p) => p.data.slice());
+    opt.step();
+    params.forEach((p, i) => expect(p.data).toEqual(before[i]));
+    opt.paramGroups[0]!.lr = 0.1;
+    opt.step();
+    expect(params[0]!.data).not.toEqual(before[0]);
+  });
+
+  it('allocates the missing buffer when momentum or centered is switched on later', () => {
+    const params = makeParams(7);
+    const opt = new RMSProp(params);
+    const s = opt.getState(params[0]!)!;
+    expect(s.momentumBuffer).toBeNull();
+    expect(s.gradAvg).toBeNull();
+    fillGrads(params, 1);
+    opt.step();
+    opt.paramGroups[0]!.momentum = 0.5;
+    opt.paramGroups[0]!.centered = true;
+    opt.step();
+    expect(s.momentumBuffer).toBeInstanceOf(Float32Array);
+    expect(s.gradAvg).toBeInstanceOf(Float32Array);
+    expect(s.momentumBuffer!.some((x) => x !== 0)).toBe(true);
+  });
+
+  it('resolves group options over the optimizer options over the defaults', () => {
+    const [a, b, c] = makeParams(8);
+    const opt = new RMSProp([{ params: [a!] }, { params: [b!], lr: 0.5, centered: true }], { lr: 0.2, momentum: 0.1 });
+    expect(opt.defaults).toEqual({ ...rmspropDefaults, lr: 0.2, momentum: 0.1 });
+    const { params: _p0, ...g0 } = opt.paramGroups[0]!;
+    const { params: _p1, ...g1 } = opt.paramGroups[1]!;
+    expect(g0).toEqual({ ...rmspropDefaults, lr: 0.2, momentum: 0.1 });
+    expect(g1).toEqual({ ...rmspropDefaults, lr: 0.5, momentum: 0.1, centered: true });
+    opt.addParamGroup({ params: [c!], alpha: 0.9 });
+    const { params: _p2, ...g2 } = opt.paramGroups[2]!;
+    expect(g2).toEqual({ ...rmspropDefaults, lr: 0.2, momentum: 0.1, alpha: 0.9 });
+    expect(opt.getState(c!)!.momentumBuffer).toBeInstanceOf(Float32Array);
+  });
+
+  it('steps two groups exactly like two optimizers', () => {
+    const a = makeParams(9);
+    const b = copyParams(a);
+    const opt = new RMSProp([{ params: [a[0]!, a[1]!], momentum: 0.9 }, { params: [a[2]!], centered: true, lr: 0.05 }]);
+    const opt1 = new RMSProp([b[0]!, b[1]!], { momentum: 0.9 });
+    const opt2 = new RMSProp([b[2]!], { centered: true, lr: 0.05 });
+    for (let t = 0; t < 4; t++) {
+      fillGrads(a, t);
+      fillGrads(b, t);
+      opt.step();
+      opt1.step();
+      opt2.step();
+    }
+    a.forEach((p, i) => expect(p.data).toEqual(b[i]!.data));
+  });
+
+  it('zeroGrad fills every gradient with zeros and leaves null alone', () => {
+    const params = makeParams(10);
+    params[1]!.grad = null;
+    fillGrads(params, 1);
+    new RMSProp(params).zeroGrad();
+    expect(params[0]!.grad!.every((x) => x === 0)).toBe(true);
+    expect(params[1]!.grad).toBeNull();
+    expect(params[2]!.grad!.every((x) => x === 0)).toBe(true);
+  });
+
+  it('updates subarray views of one flat buffer and nothing around them', () => {
+    const flat = new Float32Array(40).fill(9);
+    const grads = new Float32Array(40).fill(1);
+    const views: Param[] = [
+      { data: flat.subarray(2, 10), grad: grads.subarray(2, 10) },
+      { data: flat.subarray(10, 11), grad: grads.subarray(10, 11) },
+      { data: flat.subarray(20, 37), grad: grads.subarray(20, 37) },
+    ];
+    const copies: Param[] = views.map((v) => ({ data: v.data.slice(), grad: v.grad!.slice() }));
+    const opt = new RMSProp(views, { momentum: 0.5, centered: true });
+    const ref = new RMSProp(copies, { momentum: 0.5, centered: true });
+    for (let t = 0; t < 3; t++) {
+      opt.step();
+      ref.step();
+    }
+    views.forEach((v, i) => expect(v.data).toEqual(copies[i]!.data));
+    for (const i of [0, 1, 11, 12, 13, 14, 15, 16, 17, 18, 19, 37, 38, 39]) expect(flat[i]).toBe(9);
+    expect(flat[2]).not.toBe(9);
+  });
+
+  it('updates Float64Array parameters in float64', () => {
+    const p: Param = { data: new Float64Array([1, 2]), grad: new Float64Array([0.5, -0.5]) };
+    const opt = new RMSProp([p]);
+    opt.step();
+    expect(opt.getState(p)!.squareAvg).toBeInstanceOf(Float64Array);
+    // First step: v = (1 - alpha) g^2, p -= lr g / (sqrt(v) + eps), in float64.
+    const v = (1 - 0.99) * 0.25;
+    expect(p.data[0]).toBe(1 - (0.01 * 0.5) / (Math.sqrt(v) + 1e-8));
+  });
+
+  it('makes paramGroups and each group params read-only', () => {
+    const params = makeParams(11);
+    const opt = new RMSProp(params);
+    expect(Object.isFrozen(opt.paramGroups)).toBe(true);
+    expect(Object.isFrozen(opt.paramGroups[0]!.params)).toBe(true);
+    expect(() => {
+      (opt.paramGroups[0] as { params: readonly ParamRef[] }).params = [];
+    }).toThrow(TypeError);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Bad input: the exact message, and afterwards the optimizer steps exactly like an untouched twin.
+
+type Ctor = new (message: string) => Error;
+
+const CONSTRUCTOR_CASES: [string, () => unknown, Ctor, string][] = [
+  ['params not an array', () => new RMSProp(null as never), TypeError, 'RMSProp: invalid params: expected an array of parameters or of parameter groups, got null'],
+  ['params an empty array', () => new RMSProp([]), RangeError, 'RMSProp: invalid params: the array is empty'],
+  ['parameters and groups mixed', () => { const [a, b] = makeParams(1); return new RMSProp([a!, { params: [b!] }] as never); }, TypeError, 'RMSProp: invalid params: entry 0 is a parameter but entry 1 is not; pass parameters or groups, not both'],
+  ['a parameter that is not an object', () => new RMSProp([42] as never), TypeError, 'RMSProp: invalid param: expected an object with data and grad, got 42 (group 0, param 0)'],
+  ['data a plain array', () => new RMSProp([{ data: [1, 2], grad: null }] as never), TypeError, 'RMSProp: invalid data: expected a Float32Array or Float64Array, got an array of length 2 (group 0, param 0)'],
+  ['data an Int32Array', () => new RMSProp([...makeParams(1), { data: new Int32Array(3), grad: null }] as never), TypeError, 'RMSProp: invalid data: expected a Float32Array or Float64Array, got an Int32Array of length 3 (group 0, param 3)'],
+  ['an empty name', () => new RMSProp([{ data: new Float32Array(1), grad: null, name: '' }]), TypeError, 'RMSProp: invalid name: expected a non-empty string or no name, got string "" (group 0, param 0)'],
+  ['a parameter twice', () => { const [a, b] = makeParams(1); return new RMSProp([{ params: [a!, b!] }, { params: [a!] }]); }, Error, 'RMSProp: a parameter appears twice: (group 0, param 0) and (group 1, param 0)'],
+  ['a name twice', () => { const [a, b] = makeParams(1); return new RMSProp([a!, { ...b!, name: 's1p0' }]); }, Error, 'RMSProp: duplicate parameter name "s1p0": (group 0, param 0) and (group 0, param 1)'],
+  ['two parameters sharing memory', () => { const f = new Float32Array(10); return new RMSProp([{ data: f.subarray(0, 6), grad: null }, { data: f.subarray(8), grad: null }, { data: f.subarray(5, 7), grad: null }]); }, Error, 'RMSProp: parameters share memory: the data of (group 0, param 0) overlaps the data of (group 0, param 2)'],
+  ['an empty group', () => new RMSProp([{ params: makeParams(1) }, { params: [] }]), RangeError, 'RMSProp: group 1 has no parameters'],
+  ['group params not an array', () => new RMSProp([{ params: makeParams(1) }, { params: 'w' }] as never), TypeError, 'RMSProp: invalid params in group 1: expected an array, got string "w"'],
+  ['options not an object', () => new RMSProp(makeParams(1), 0.01 as never), TypeError, 'RMSProp: invalid options: expected an object, got 0.01'],
+  ['an unknown option', () => new RMSProp(makeParams(1), { rho: 0.9 } as never), TypeError, 'RMSProp: unknown option "rho" (did you mean alpha?); the options are lr, alpha, eps, weightDecay, momentum, centered, maximize'],
+  ['an unknown group option', () => new RMSProp([{ params: makeParams(1), weight_decay: 0.1 }] as never), TypeError, 'RMSProp: unknown option "weight_decay" in group 0 (did you mean weightDecay?); the options are lr, alpha, eps, weightDecay, momentum, centered, maximize'],
+  ['lr negative', () => new RMSProp(makeParams(1), { lr: -1 }), RangeError, 'RMSProp: invalid lr: expected a finite number >= 0, got -1'],
+  ['lr NaN', () => new RMSProp(makeParams(1), { lr: NaN }), RangeError, 'RMSProp: invalid lr: expected a finite number >= 0, got NaN'],
+  ['lr Infinity', () => new RMSProp(makeParams(1), { lr: Infinity }), RangeError, 'RMSProp: invalid lr: expected a finite number >= 0, got Infinity'],
+  ['lr a string', () => new RMSProp(makeParams(1), { lr: '0.1' } as never), TypeError, 'RMSProp: invalid lr: expected a finite number >= 0, got string "0.1"'],
+  ['alpha 1', () => new RMSProp(makeParams(1), { alpha: 1 }), RangeError, 'RMSProp: invalid alpha: expected a number in [0, 1), got 1'],
+  ['alpha negative', () => new RMSProp(makeParams(1), { alpha: -0.5 }), RangeError, 'RMSProp: invalid alpha: expected a number in [0, 1), got -0.5'],
+  ['eps 0', () => new RMSProp(makeParams(1), { eps: 0 }), RangeError, 'RMSProp: invalid eps: expected a finite number > 0, got 0'],
+  ['eps -0', () => new RMSProp(makeParams(1), { eps: -0 }), RangeError, 'RMSProp: invalid eps: expected a finite number > 0, got -0'],
+  ['weightDecay negative', () => new RMSProp(makeParams(1), { weightDecay: -1e-4 }), RangeError, 'RMSProp: invalid weightDecay: expected a finite number >= 0, got -0.0001'],
+  ['momentum 1', () => new RMSProp(makeParams(1), { momentum: 1 }), RangeError, 'RMSProp: invalid momentum: expected a number in [0, 1), got 1'],
+  ['momentum a bigint', () => new RMSProp(makeParams(1), { momentum: 0n } as never), TypeError, 'RMSProp: invalid momentum: expected a number in [0, 1), got bigint 0n'],
+  ['centered a string', () => new RMSProp(makeParams(1), { centered: 'yes' } as never), TypeError, 'RMSProp: invalid centered: expected a boolean, got string "yes"'],
+  ['maximize a number', () => new RMSProp(makeParams(1), { maximize: 1 } as never), TypeError, 'RMSProp: invalid maximize: expected a boolean, got 1'],
+  ['a bad option in a group', () => new RMSProp([{ params: makeParams(1) }, { params: makeParams(2), lr: -3 }]), RangeError, 'RMSProp: invalid lr in group 1: expected a finite number >= 0, got -3'],
+  ['a group that is not an object', () => new RMSProp([{ params: makeParams(1) }, null] as never), TypeError, 'RMSProp: invalid params: entry 0 is a group but entry 1 is not; pass parameters or groups, not both'],
+];
+
+describe('new RMSProp with bad input', () => {
+  it.each(CONSTRUCTOR_CASES)('rejects %s', (_name, call, type, message) => {
+    expect(call).toThrow(type);
+    expect(call).toThrow(new type(message));
+    try {
+      call();
+    } catch (e) {
+      expect((e as Error).constructor).toBe(type);
+      expect((e as Error).message).toBe(message);
+    }
+  });
+
+  it('accepts options given as undefined as not given', () => {
+    const opt = new RMSProp(makeParams(1), { lr: undefined } as unknown as RMSPropOptions);
+    expect(opt.defaults.lr).toBe(0.01);
+  });
+});
+
+interface Pair {
+  readonly params: Param[];
+  readonly opt: RMSProp;
+  readonly twinParams: Param[];
+  readonly twin: RMSProp;
+}
+
+/** Two identical optimizers over identical parameters, two groups, a few steps in. */
+function pair(): Pair {
+  const params = makeParams(21, [5, 1, 12, 3]);
+  const twinParams = copyParams(params);
+  const build = (ps: Param[]): RMSProp =>
+    new RMSProp([{ params: [ps[0]!, ps[1]!], momentum: 0.9 }, { params: [ps[2]!, ps[3]!], centered: true }], { weightDecay: 0.01 });
+  const pr = { params, opt: build(params), twinParams, twin: build(twinParams) };
+  for (let t = 0; t < 2; t++) {
+    fillGrads(params, 100 + t);
+    fillGrads(twinParams, 100 + t);
+    pr.opt.step();
+    pr.twin.step();
+  }
+  return pr;
+}
+
+function expectTwins(pr: Pair): void {
+  expect(snapshot(pr.opt)).toEqual(snapshot(pr.twin));
+  // And they keep stepping alike.
+  fillGrads(pr.params, 7);
+  fillGrads(pr.twinParams, 7);
+  pr.opt.step();
+  pr.twin.step();
+  expect(snapshot(pr.opt)).toEqual(snapshot(pr.twin));
+  expect(pr.opt.paramGroups.length).toBe(pr.twin.paramGroups.length);
+}
+
+type Mutation = (pr: Pair) => () => void; // breaks something, returns the repair
+
+const STEP_CASES: [string, Mutation, Ctor, string][] = [
+  ['grad of another length', (pr) => { const p = pr.params[3]!; const g = p.grad; p.grad = new Float32Array(2); return () => (p.grad = g); }, RangeError, 'RMSProp.step: grad length 2 does not match data length 3 (group 1, param 1)'],
+  ['grad of another type', (pr) => { const p = pr.params[3]!; const g = p.grad; p.grad = new Float64Array(3); return () => (p.grad = g); }, TypeError, 'RMSProp.step: grad is a Float64Array but data is a Float32Array (group 1, param 1)'],
+  ['grad a plain array', (pr) => { const p = pr.params[3]!; const g = p.grad; p.grad = [1, 2, 3] as never; return () => (p.grad = g); }, TypeError, 'RMSProp.step: invalid grad: expected a Float32Array, Float64Array or null, got an array of length 3 (group 1, param 1)'],
+  ['grad undefined', (pr) => { const p = pr.params[3]!; const g = p.grad; p.grad = undefined as never; return () => (p.grad = g); }, TypeError, 'RMSProp.step: invalid grad: expected a Float32Array, Float64Array or null, got undefined (group 1, param 1)'],
+  ['grad sharing memory with data', (pr) => { const p = pr.params[3]!; const g = p.grad; p.grad = p.data; return () => (p.grad = g); }, Error, 'RMSProp.step: grad shares memory with data (group 1, param 1)'],
+  ['data resized', (pr) => { const p = pr.params[3] as { data: FloatArray }; const d = p.data; p.data = new Float32Array(4); return () => (p.data = d); }, RangeError, 'RMSProp.step: data length 4 does not match its state length 3; a parameter cannot change size after it is registered (group 1, param 1)'],
+  ['data retyped', (pr) => { const p = pr.params[3] as { data: FloatArray }; const d = p.data; p.data = new Float64Array(3); return () => (p.data = d); }, TypeError, 'RMSProp.step: data changed from Float32Array to Float64Array after it was registered (group 1, param 1)'],
+  ['lr set negative', (pr) => { const g = pr.opt.paramGroups[1]!; g.lr = -0.1; return () => (g.lr = 0.01); }, RangeError, 'RMSProp.step: invalid lr in group 1: expected a finite number >= 0, got -0.1'],
+  ['lr set NaN', (pr) => { const g = pr.opt.paramGroups[1]!; g.lr = NaN; return () => (g.lr = 0.01); }, RangeError, 'RMSProp.step: invalid lr in group 1: expected a finite number >= 0, got NaN'],
+  ['alpha set to 1', (pr) => { const g = pr.opt.paramGroups[1]!; g.alpha = 1; return () => (g.alpha = 0.99); }, RangeError, 'RMSProp.step: invalid alpha in group 1: expected a number in [0, 1), got 1'],
+  ['eps set to 0', (pr) => { const g = pr.opt.paramGroups[1]!; g.eps = 0; return () => (g.eps = 1e-8); }, RangeError, 'RMSProp.step: invalid eps in group 1: expected a finite number > 0, got 0'],
+  ['momentum set to a string', (pr) => { const g = pr.opt.paramGroups[1]! as { momentum: unknown }; g.momentum = '0.9'; return () => (g.momentum = 0); }, TypeError, 'RMSProp.step: invalid momentum in group 1: expected a number in [0, 1), got string "0.9"'],
+  ['weightDecay deleted', (pr) => { const g = pr.opt.paramGroups[1]! as { weightDecay?: number }; delete g.weightDecay; return () => (g.weightDecay = 0.01); }, TypeError, 'RMSProp.step: invalid weightDecay in group 1: expected a finite number >= 0, got undefined'],
+  ['centered set to 1', (pr) => { const g = pr.opt.paramGroups[1]! as { centered: unknown }; g.centered = 1; return () => (g.centered = true); }, TypeError, 'RMSProp.step: invalid centered in group 1: expected a boolean, got 1'],
+];
+
+describe('RMSProp.step with bad input', () => {
+  it.each(STEP_CASES)('rejects %s and writes nothing', (_name, breakIt, type, message) => {
+    const pr = pair();
+    fillGrads(pr.params, 3);
+    fillGrads(pr.twinParams, 3);
+    const repair = breakIt(pr);
+    const before = snapshot(pr.opt);
+    expect(() => pr.opt.step()).toThrow(new type(message));
+    try {
+      pr.opt.step();
+    } catch (e) {
+      expect((e as Error).constructor).toBe(type);
+    }
+    expect(snapshot(pr.opt)).toEqual(before);
+    repair();
+    expectTwins(pr);
+  });
+});
+
+const ADD_GROUP_CASES: [string, (pr: Pair) => unknown, Ctor, string][] = [
+  ['a parameter already registered', (pr) => pr.opt.addParamGroup({ params: [...makeParams(3), pr.params[2]!] }), Error, 'RMSProp.addParamGroup: a parameter appears twice: (group 1, param 0) and (group 2, param 3)'],
+  ['a name already used', (pr) => pr.opt.addParamGroup({ params: [{ data: new Float32Array(2), grad: null, name: 's21p3' }] }), Error, 'RMSProp.addParamGroup: duplicate parameter name "s21p3": (group 1, param 1) and (group 2, param 0)'],
+  ['data overlapping a registered parameter', (pr) => pr.opt.addParamGroup({ params: [{ data: pr.params[0]!.data.subarray(4), grad: null }] }), Error, 'RMSProp.addParamGroup: parameters share memory: the data of (group 0, param 0) overlaps the data of (group 2, param 0)'],
+  ['no parameters', (pr) => pr.opt.addParamGroup({ params: [] }), RangeError, 'RMSProp.addParamGroup: group 2 has no parameters'],
+  ['a bad option', (pr) => pr.opt.addParamGroup({ params: makeParams(4), momentum: -0.9 }), RangeError, 'RMSProp.addParamGroup: invalid momentum in group 2: expected a number in [0, 1), got -0.9'],
+  ['not an object', (pr) => pr.opt.addParamGroup(undefined as never), TypeError, 'RMSProp.addParamGroup: invalid group 2: expected an object with params, got undefined'],
+];
+
+describe('RMSProp.addParamGroup with bad input', () => {
+  it.each(ADD_GROUP_CASES)('rejects %s and registers nothing', (_name, call, type, message) => {
+    const pr = pair();
+    expect(() => call(pr)).toThrow(new type(message));
+    expect(pr.opt.paramGroups.length).toBe(2);
+    expectTwins(pr);
+  });
+
+  it('registers nothing from a rejected group, so its good parameters can be added later', () => {
+    const pr = pair();
+    const fresh = makeParams(30);
+    expect(() => pr.opt.addParamGroup({ params: [...fresh, pr.params[0]!] })).toThrow(Error);
+    expect(pr.opt.getState(fresh[0]!)).toBeUndefined();
+    pr.opt.addParamGroup({ params: fresh });
+    expect(pr.opt.paramGroups.length).toBe(3);
+  });
+});
+
+describe('RMSProp.zeroGrad with bad input', () => {
+  it('rejects a grad that is not a float buffer before zeroing anything', () => {
+    const params = makeParams(12);
+    fillGrads(params, 1);
+    const opt = new RMSProp(params);
+    const first = params[0]!.grad!.slice();
+    params[2]!.grad = 'grad' as never;
+    expect(() => opt.zeroGrad()).toThrow(
+      new TypeError('RMSProp.zeroGrad: invalid grad: expected a Float32Array, Float64Array or null, got string "grad" (group 0, param 2)'),
+    );
+    expect(params[0]!.grad).toEqual(first);
+  });
+});
+
+describe('ParamGroup', () => {
+  it('has every hyperparameter and its params', () => {
+    const params = makeParams(13);
+    const g: ParamGroup = new RMSProp(params).paramGroups[0]!;
+    expect(Object.keys(g)).toEqual(['params', 'lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize']);
+    expect(g.params).toEqual(params);
+  });
+});

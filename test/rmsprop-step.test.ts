@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import { createState, rmspropDefaults, rmspropStep, zerosLike } from '../src/rmsprop-step.js';
+import type { FloatArray, RMSPropHyper, RMSPropState } from '../src/rmsprop-step.js';
+import { normals, rng } from './support/random.js';
+import { referenceState, referenceStep } from './support/reference.js';
+
+type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
+const DTYPES: readonly [string, Ctor, (x: number) => number][] = [
+  ['Float32Array', Float32Array, Math.fround],
+  ['Float64Array', Float64Array, (x) => x],
+];
+
+// Every combination of the switches, with a few hyperparameter settings.
+const CONFIGS: RMSPropHyper[] = [];
+for (const weightDecay of [0, 0.1])
+  for (const momentum of [0, 0.9])
+    for (const centered of [false, true])
+      for (const maximize of [false, true])
+        CONFIGS.push({ ...rmspropDefaults, weightDecay, momentum, centered, maximize });
+CONFIGS.push(
+  { ...rmspropDefaults, lr: 0.1, alpha: 0.9, eps: 1e-3 },
+  { ...rmspropDefaults, lr: 0, momentum: 0.5, centered: true },
+  { ...rmspropDefaults, alpha: 0, eps: 0.5, momentum: 0.99 },
+  { ...rmspropDefaults, lr: 3, alpha: 0.999, eps: 1e-12, weightDecay: 1, centered: true },
+);
+
+const label = (h: RMSPropHyper): string =>
+  Object.entries(h)
+    .filter(([k, v]) => v !== (rmspropDefaults as unknown as Record<string, unknown>)[k])
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ') || 'defaults';
+
+function bitsEqual(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+describe('rmspropStep', () => {
+  describe.each(DTYPES)('on %s', (_name, T, round) => {
+    it.each(CONFIGS.map((h) => [label(h), h] as const))(
+      'matches the slow reference bit for bit over 12 steps: %s',
+      (_label, hyper) => {
+        const random = rng(42);
+        for (const n of [0, 1, 17, 64]) {
+          const init = normals(random, n).map(round);
+          const param = T.from(init);
+          const state = createState(param, hyper);
+          const refParam = [...init];
+          const refState = referenceState(n, hyper);
+          for (let t = 0; t < 12; t++) {
+            const g = normals(random, n, t % 3 === 0 ? 100 : 0.5).map(round);
+            rmspropStep(param, T.from(g), state, hyper);
+            referenceStep(refParam, g, refState, hyper, round);
+          }
+          expect(bitsEqual(param, refParam)).toBe(true);
+          expect(bitsEqual(state.squareAvg, refState.squareAvg)).toBe(true);
+          expect(state.gradAvg === null).toBe(refState.gradAvg === null);
+          if (state.gradAvg) expect(bitsEqual(state.gradAvg, refState.gradAvg!)).toBe(true);
+          expect(state.momentumBuffer === null).toBe(refState.momentumBuffer === null);
+          if (state.momentumBuffer) expect(bitsEqual(state.momentumBuffer, refState.momentumBuffer!)).toBe(true);
+          expect(state.step).toBe(12);
+          for (const x of param) expect(Number.isFinite(x)).toBe(true);
+        }
+      },
+    );
+
+    it('updates subarray views of one buffer and touches nothing outside them', () => {
+      const hyper: RMSPropHyper = { ...rmspropDefaults, momentum: 0.9, centered: true, weightDecay: 0.01 };
+      const random = rng(7);
+      const n = 13;
+      // One arena: [pad | param | pad | grad | pad | squareAvg | pad | gradAvg | pad | momentumBuffer | pad]
+      const arena = new T(6 * 5 + 5 * n).fill(-7.5);
+      const view = (k: number): FloatArray => arena.subarray(5 + k * (n + 5), 5 + k * (n + 5) + n);
+      const param = view(0);
+      const grad = view(1);
+      const state: RMSPropState = { squareAvg: view(2), gradAvg: view(3), momentumBuffer: view(4), step: 0 };
+      param.set(normals(random, n));
+      state.squareAvg.fill(0);
+      state.gradAvg!.fill(0);
+      state.momentumBuffer!.fill(0);
+      // The same run on separate buffers.
+      const alone = T.from(param);
+      const aloneState = createState(alone, hyper);
+      for (let t = 0; t < 5; t++) {
+        grad.set(normals(random, n));
+        rmspropStep(param, grad, state, hyper);
+        rmspropStep(alone, T.from(grad), aloneState, hyper);
+      }
+      expect(bitsEqual(param, alone)).toBe(true);
+      expect(bitsEqual(state.momentumBuffer!, aloneState.momentumBuffer!)).toBe(true);
+      for (let k = 0; k <= 5; k++) {
+        const start = k * (n + 5);
+        for (let i = start; i < start + 5; i++) expect(arena[i]).toBe(-7.5);
+      }
+    });
+  });
+
+  it('moves each weight by lr / sqrt(1 - alpha) times the sign of its gradient on the first step', () => {
+    // The example in the kernel's TSDoc.
+    const w = new Float32Array([1, -2, 3]);
+    const g = new Float32Array([0.1, 0.2, -0.3]);
+    const state = createState(w, rmspropDefaults);
+    rmspropStep(w, g, state, rmspropDefaults);
+    // lr / sqrt(1 - alpha) = 0.1 exactly in real numbers; float32 inputs make it 0.1 to 1 ulp.
+    const expected = [0.9, -2.1, 3.1];
+    w.forEach((x, i) => expect(Math.abs(x - expected[i]!)).toBeLessThanOrEqual(2 ** -23 * Math.abs(expected[i]!) * 2));
+    expect(state.step).toBe(1);
+  });
+
+  it('keeps centered RMSProp finite for 100 000 float32 steps of a constant gradient', () => {
+    const hyper: RMSPropHyper = { ...rmspropDefaults, centered: true, lr: 1e-6 };
+    const values = [0.1, 1, 3, 1e-3, 7.7, 0.25, 123.456, 1e-6];
+    const param = new Float32Array(values.length);
+    const grad = Float32Array.from(values);
+    const state = createState(param, hyper);
+    // PyTorch's recurrence, every operation rounded to float32 as its float32 tensors do, and no
+    // clamp: the variance v - m*m rounds below zero (torch 1.13 itself gives NaN at step 1200 for
+    // the gradient 0.1; this emulation at 1212).
+    const f = Math.fround;
+    const beta = 1 - hyper.alpha;
+    const v = new Float32Array(values.length);
+    const m = new Float32Array(values.length);
+    let naiveNaN = -1;
+    for (let t = 0; t < 100_000; t++) {
+      rmspropStep(param, grad, state, hyper);
+      for (let i = 0; i < values.length && naiveNaN < 0; i++) {
+        const g = grad[i]!;
+        v[i] = f(v[i]! * hyper.alpha) + f(f(beta * g) * g);
+        m[i] = f(m[i]! * hyper.alpha) + f(beta * g);
+        if (Number.isNaN(Math.sqrt(f(v[i]! - f(m[i]! * m[i]!))))) naiveNaN = t;
+      }
+    }
+    expect(naiveNaN).toBeGreaterThan(1000);
+    expect(naiveNaN).toBeLessThan(2000);
+    for (const x of param) expect(Number.isFinite(x)).toBe(true);
+  });
+
+  it('creates zeroed state of the parameter type, with only the buffers the options need', () => {
+    const s = createState(new Float64Array(3), { momentum: 0.9, centered: false });
+    expect(s.squareAvg).toBeInstanceOf(Float64Array);
+    expect(Array.from(s.squareAvg)).toEqual([0, 0, 0]);
+    expect(s.momentumBuffer).toBeInstanceOf(Float64Array);
+    expect(s.gradAvg).toBeNull();
+    expect(s.step).toBe(0);
+    const c = createState(new Float32Array(2), { momentum: 0, centered: true });
+    expect(c.gradAvg).toBeInstanceOf(Float32Array);
+    expect(c.momentumBuffer).toBeNull();
+    expect(zerosLike(new Float32Array(4).subarray(1, 3))).toEqual(new Float32Array(2));
+  });
+
+  it('has PyTorch defaults, frozen', () => {
+    expect(rmspropDefaults).toEqual({
+      lr: 0.01,
+      alpha: 0.99,
+      eps: 1e-8,
+      weightDecay: 0,
+      momentum: 0,
+      centered: false,
+      maximize: false,
+    });
+    expect(Object.isFrozen(rmspropDefaults)).toBe(true);
+  });
+});

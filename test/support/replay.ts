@@ -1,0 +1,44 @@
+// Replays a PyTorch fixture case through the RMSProp class.
+import { RMSProp } from '../../src/index.js';
+import type { FloatArray, ParamGroup, RMSPropOptions } from '../../src/index.js';
+import type { FixtureCase } from './torch-fixture.js';
+import { tensorRelativeError } from './torch-fixture.js';
+
+interface MutableParam {
+  readonly data: FloatArray;
+  grad: FloatArray | null;
+  readonly name: string;
+}
+
+export interface ReplayResult {
+  readonly opt: RMSProp;
+  readonly params: readonly MutableParam[];
+  /** Worst tensorRelativeError over every parameter after every step. */
+  readonly worst: number;
+}
+
+export function replay(c: FixtureCase): ReplayResult {
+  const make = (v: readonly number[]): FloatArray => (c.dtype === 'float64' ? Float64Array.from(v) : Float32Array.from(v));
+  const params: MutableParam[] = c.init.map((v, i) => ({ data: make(v), grad: null, name: `p${i}` }));
+  const options = c.options as RMSPropOptions;
+  const opt =
+    c.groups === null
+      ? new RMSProp(params, options)
+      : new RMSProp(
+          c.groups.map((g) => ({ params: g.params.map((i) => params[i]!), ...(g.options as RMSPropOptions) })),
+          options,
+        );
+  let worst = 0;
+  for (const s of c.steps) {
+    for (const { group, ...values } of s.set) Object.assign(opt.paramGroups[group] as ParamGroup, values);
+    s.grads.forEach((g, i) => {
+      params[i]!.grad = g === null ? null : make(g);
+    });
+    opt.step();
+    s.params.forEach((expected, i) => {
+      const e = tensorRelativeError(params[i]!.data, expected, c.dtype);
+      worst = e > worst || Number.isNaN(e) ? e : worst;
+    });
+  }
+  return { opt, params, worst };
+}
