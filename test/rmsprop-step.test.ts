@@ -162,3 +162,42 @@ describe('rmspropStep', () => {
     expect(Object.isFrozen(rmspropDefaults)).toBe(true);
   });
 });
+
+describe('the kernel file', () => {
+  it('imports nothing, so it can be copied alone, and compiles alone in strict mode', async () => {
+    const { readFileSync, mkdtempSync, copyFileSync, writeFileSync, rmSync } = await import('node:fs');
+    const { execFileSync } = await import('node:child_process');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { fileURLToPath } = await import('node:url');
+    const file = fileURLToPath(new URL('../src/rmsprop-step.ts', import.meta.url));
+    const source = readFileSync(file, 'utf8');
+    expect(source).not.toMatch(/^\s*import\b|^\s*export\s[^;]*\bfrom\s*['"]|\brequire\(|\bimport\(/m);
+
+    const dir = mkdtempSync(join(tmpdir(), 'rmsprop-kernel-'));
+    try {
+      copyFileSync(file, join(dir, 'rmsprop-step.ts'));
+      writeFileSync(
+        join(dir, 'main.ts'),
+        `import { createState, rmspropDefaults, rmspropStep } from './rmsprop-step.js';
+declare const console: { log(message: string): void };
+const w = new Float32Array([1, -2]);
+const s = createState(w, rmspropDefaults);
+rmspropStep(w, new Float32Array([0.5, 0.5]), s, rmspropDefaults);
+console.log(JSON.stringify(Array.from(w)));
+`,
+      );
+      writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+      // Strict, and with no DOM or Node types: the kernel needs neither.
+      const compilerOptions = { strict: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true, isolatedDeclarations: true, declaration: true, target: 'es2022', module: 'nodenext', lib: ['es2022'], types: [], outDir: 'out' };
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['main.ts'] }));
+      const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+      execFileSync('node', [tsc, '-p', 'tsconfig.json'], { cwd: dir });
+      const out = JSON.parse(execFileSync('node', ['out/main.js'], { cwd: dir, encoding: 'utf8' })) as number[];
+      expect(out[0]).toBeCloseTo(0.9, 6);
+      expect(out[1]).toBeCloseTo(-2.1, 6);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

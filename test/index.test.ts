@@ -1,0 +1,8 @@
+import { describe, expect, it } from 'vitest';
+import * as api from '../src/index.js';
+
+describe('the package root', () => {
+  it('exports exactly the public API', () => {
+    expect(Object.keys(api).sort()).toEqual(['RMSProp', 'createState', 'rmspropDefaults', 'rmspropStep', 'zerosLike']);
+  });
+});

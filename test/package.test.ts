@@ -1,0 +1,109 @@
+// The published package as a user gets it: `npm pack`, installed into an empty project, imported
+// by name from JavaScript and from strict TypeScript, replaying PyTorch's trajectories.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const fixturePath = fileURLToPath(new URL('./fixtures/torch-rmsprop.json', import.meta.url));
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+let project = '';
+
+function run(cmd: string, args: readonly string[], cwd: string): string {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+beforeAll(() => {
+  project = mkdtempSync(join(tmpdir(), 'rmsprop-consumer-'));
+  const packed = JSON.parse(run(npm, ['pack', '--json', '--pack-destination', project], root)) as { filename: string }[];
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  run(npm, ['install', '--no-audit', '--no-fund', '--offline', join(project, packed[0]!.filename)], project);
+}, 120_000);
+
+afterAll(() => {
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+describe('the npm pack tarball', () => {
+  it('ships dist, src, README and LICENSE and nothing of the tests', () => {
+    const manifest = JSON.parse(readFileSync(join(project, 'node_modules/rmsprop/package.json'), 'utf8')) as Record<string, unknown>;
+    expect(manifest['dependencies']).toBeUndefined();
+    const files = run('find', ['.', '-type', 'f'], join(project, 'node_modules/rmsprop')).split('\n').filter(Boolean).sort();
+    expect(files).toContain('./dist/index.js');
+    expect(files).toContain('./dist/index.d.ts');
+    expect(files).toContain('./dist/rmsprop-step.js');
+    expect(files).toContain('./src/rmsprop-step.ts');
+    expect(files).toContain('./README.md');
+    expect(files).toContain('./LICENSE');
+    expect(files.filter((f) => f.includes('test') || f.includes('bench'))).toEqual([]);
+  });
+
+  it("reproduces every PyTorch trajectory through import { RMSProp } from 'rmsprop'", () => {
+    writeFileSync(
+      join(project, 'replay.mjs'),
+      `import { readFileSync } from 'node:fs';
+import { RMSProp } from 'rmsprop';
+const { cases } = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const out = {};
+for (const c of cases) {
+  const T = c.dtype === 'float64' ? Float64Array : Float32Array;
+  const params = c.init.map((v, i) => ({ data: T.from(v), grad: null, name: 'p' + i }));
+  const groups = c.groups ? c.groups.map((g) => ({ params: g.params.map((i) => params[i]), ...g.options })) : params;
+  const opt = new RMSProp(groups, c.options);
+  let worst = 0;
+  for (const s of c.steps) {
+    for (const { group, ...values } of s.set) Object.assign(opt.paramGroups[group], values);
+    s.grads.forEach((g, i) => { params[i].grad = g === null ? null : T.from(g); });
+    opt.step();
+    s.params.forEach((ref, i) => {
+      let scale = c.dtype === 'float64' ? 2 ** -1022 : 2 ** -126;
+      for (const x of ref) scale = Math.max(scale, Math.abs(x));
+      ref.forEach((b, j) => {
+        const e = Math.abs(params[i].data[j] - b) / Math.max(Math.abs(b), scale);
+        if (!(e <= worst)) worst = e;
+      });
+    });
+  }
+  out[c.name] = { dtype: c.dtype, worst };
+}
+console.log(JSON.stringify(out));
+`,
+    );
+    const result = JSON.parse(run('node', ['replay.mjs', fixturePath], project)) as Record<string, { dtype: string; worst: number }>;
+    expect(Object.keys(result).length).toBeGreaterThanOrEqual(16);
+    for (const { dtype, worst } of Object.values(result)) expect(worst).toBeLessThanOrEqual(dtype === 'float64' ? 1e-12 : 1e-5);
+  });
+
+  it("serves the kernel alone as 'rmsprop/step' and types both entry points for strict TypeScript", () => {
+    writeFileSync(
+      join(project, 'use.ts'),
+      `import { RMSProp, type ParamRef } from 'rmsprop';
+import { createState, rmspropDefaults, rmspropStep } from 'rmsprop/step';
+declare const console: { log(message: string): void }; // no DOM or Node types: the library needs neither
+const w: ParamRef<Float32Array> = { data: new Float32Array([1, 2]), grad: new Float32Array([0.5, -0.5]) };
+new RMSProp([w], { lr: 0.1 }).step();
+const p = new Float64Array([1]);
+const s = createState(p, rmspropDefaults);
+rmspropStep(p, new Float64Array([1]), s, { ...rmspropDefaults, lr: 0.5 });
+console.log(JSON.stringify([Array.from(w.data), p[0], s.step]));
+`,
+    );
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022'], types: [], noEmit: false, outDir: 'out', exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true },
+        files: ['use.ts'],
+      }),
+    );
+    run('node', [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], project);
+    const [w, p, step] = JSON.parse(run('node', ['out/use.js'], project)) as [number[], number, number];
+    // First step: each weight moves by lr / sqrt(1 - alpha) = 1 against its gradient's sign.
+    expect(w[0]).toBeCloseTo(0, 5);
+    expect(w[1]).toBeCloseTo(3, 5);
+    expect(p).toBe(1 - (0.5 * 1) / (Math.sqrt((1 - 0.99) * 1 * 1) + 1e-8));
+    expect(step).toBe(1);
+  });
+});
