@@ -3,3 +3,4 @@ export type { RMSPropOptions } from './options.js';
 export type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
 export { createState, rmspropDefaults, rmspropStep, zerosLike } from './rmsprop-step.js';
 export type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
+export { presets } from './presets.js';

@@ -2,8 +2,10 @@ import { describe } from './describe.js';
 import type { RMSPropHyper } from './rmsprop-step.js';
 
 /**
- * Options of the optimizer or of one parameter group. Every field is optional: a group falls
- * back to the optimizer's options, the optimizer to PyTorch's defaults (`rmspropDefaults`).
+ * Options of the optimizer or of one parameter group: any of the fields of `RMSPropHyper`
+ * (each documented there, with its default and range). A group falls back to the optimizer's
+ * options, the optimizer to PyTorch's defaults (`rmspropDefaults`). `undefined` counts as not
+ * given.
  *
  * @example
  * ```ts
@@ -11,22 +13,7 @@ import type { RMSPropHyper } from './rmsprop-step.js';
  * const opt = new RMSProp(params, options);
  * ```
  */
-export interface RMSPropOptions {
-  /** Learning rate, a finite number `>= 0`. @defaultValue `0.01` */
-  readonly lr?: number;
-  /** Smoothing constant, `0 <= alpha < 1` (Keras's `rho`, TFJS's and Optax's `decay`). @defaultValue `0.99` */
-  readonly alpha?: number;
-  /** Added to the denominator after the square root, a finite number `> 0`. @defaultValue `1e-8` */
-  readonly eps?: number;
-  /** Coupled L2 penalty added to the gradient, a finite number `>= 0`. @defaultValue `0` */
-  readonly weightDecay?: number;
-  /** Momentum factor, `0 <= momentum < 1`. @defaultValue `0` */
-  readonly momentum?: number;
-  /** Centered RMSProp: divide by the estimated standard deviation of the gradient. @defaultValue `false` */
-  readonly centered?: boolean;
-  /** Ascend the objective instead of descending it. @defaultValue `false` */
-  readonly maximize?: boolean;
-}
+export interface RMSPropOptions extends Partial<RMSPropHyper> {}
 
 type OptionName = keyof RMSPropHyper;
 
@@ -38,16 +25,32 @@ interface NumberRule {
 const finiteAtLeast0: NumberRule = { ok: (x) => x >= 0 && x !== Infinity, allowed: 'a finite number >= 0' };
 const unitInterval: NumberRule = { ok: (x) => x >= 0 && x < 1, allowed: 'a number in [0, 1)' };
 
-const NUMBER_RULES: Readonly<Record<Exclude<OptionName, 'centered' | 'maximize'>, NumberRule>> = {
+/** The numeric options and their ranges; every other option is a boolean. */
+const NUMBER_RULES: Readonly<Partial<Record<OptionName, NumberRule>>> = {
   lr: finiteAtLeast0,
   alpha: unitInterval,
   eps: { ok: (x) => x > 0 && x !== Infinity, allowed: 'a finite number > 0' },
   weightDecay: finiteAtLeast0,
   momentum: unitInterval,
+  initialAccumulator: finiteAtLeast0,
 };
 
 /** Every option name, in the order the docs list them. @internal */
-export const OPTION_NAMES: readonly OptionName[] = ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize'];
+export const OPTION_NAMES: readonly OptionName[] = [
+  'lr',
+  'alpha',
+  'eps',
+  'weightDecay',
+  'momentum',
+  'centered',
+  'maximize',
+  'epsInSqrt',
+  'lrInMomentum',
+  'nesterov',
+  'initialAccumulator',
+  'biasCorrection',
+  'decoupledWeightDecay',
+];
 
 /** Other frameworks' spellings, for a hint in the unknown-option error. */
 const SPELLINGS: Readonly<Record<string, OptionName>> = {
@@ -69,11 +72,11 @@ function invalid(name: string, group: number, allowed: string, value: unknown, p
 }
 
 function checkValue(name: OptionName, value: unknown, prefix: string, group: number): void {
-  if (name === 'centered' || name === 'maximize') {
+  const rule = NUMBER_RULES[name];
+  if (rule === undefined) {
     if (typeof value !== 'boolean') throw new TypeError(invalid(name, group, 'a boolean', value, prefix));
     return;
   }
-  const rule = NUMBER_RULES[name];
   if (typeof value !== 'number') throw new TypeError(invalid(name, group, rule.allowed, value, prefix));
   if (!rule.ok(value)) throw new RangeError(invalid(name, group, rule.allowed, value, prefix));
 }
@@ -136,5 +139,11 @@ export function resolveOptions(base: RMSPropHyper, options: RMSPropOptions): RMS
     momentum: options.momentum ?? base.momentum,
     centered: options.centered ?? base.centered,
     maximize: options.maximize ?? base.maximize,
+    epsInSqrt: options.epsInSqrt ?? base.epsInSqrt,
+    lrInMomentum: options.lrInMomentum ?? base.lrInMomentum,
+    nesterov: options.nesterov ?? base.nesterov,
+    initialAccumulator: options.initialAccumulator ?? base.initialAccumulator,
+    biasCorrection: options.biasCorrection ?? base.biasCorrection,
+    decoupledWeightDecay: options.decoupledWeightDecay ?? base.decoupledWeightDecay,
   };
 }

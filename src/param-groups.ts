@@ -55,24 +55,13 @@ export interface ParamGroupSpec extends RMSPropOptions {
  * }
  * ```
  */
-export interface ParamGroup {
+export interface ParamGroup extends Mutable<RMSPropHyper> {
   /** The group's parameters (frozen). */
   readonly params: readonly ParamRef[];
-  /** Learning rate, a finite number `>= 0`. */
-  lr: number;
-  /** Smoothing constant, `0 <= alpha < 1`. */
-  alpha: number;
-  /** Added to the denominator after the square root, `> 0`. */
-  eps: number;
-  /** Coupled L2 penalty, `>= 0`. */
-  weightDecay: number;
-  /** Momentum factor, `0 <= momentum < 1`. */
-  momentum: number;
-  /** Centered RMSProp. */
-  centered: boolean;
-  /** Ascend instead of descend. */
-  maximize: boolean;
 }
+
+/** `T` with every field writable. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** `(group 1, param 3)`: how every message names a parameter. @internal */
 export function at(group: number, index: number): string {

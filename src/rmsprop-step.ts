@@ -3,25 +3,31 @@
  *
  * This file has no imports: copy it alone into your own engine.
  *
- * Update rule, per element, with PyTorch's (`torch.optim.RMSprop`) order of operations:
+ * Update rule, per element. With every switch off it is PyTorch's `torch.optim.RMSprop`, in
+ * PyTorch's order of operations; each switch reproduces another framework's variant:
  *
+ *   p = p - lr * weightDecay * p                          decoupledWeightDecay only (Keras 3)
  *   g = maximize ? -grad : grad
- *   g = g + weightDecay * p                               coupled L2 penalty
- *   v = alpha * v + (1 - alpha) * g * g                   squareAvg
+ *   g = g + weightDecay * p                               coupled L2 (unless decoupled)
+ *   v = alpha * v + (1 - alpha) * g * g                   squareAvg, starts at initialAccumulator
  *   centered:  m = alpha * m + (1 - alpha) * g            gradAvg
- *              d = sqrt(max(v - m * m, 0)) + eps          eps outside the sqrt
- *   otherwise: d = sqrt(v) + eps
- *   momentum > 0:  b = momentum * b + g / d               momentumBuffer
- *                  p = p - lr * b                         lr outside the buffer
- *   otherwise:     p = p - (lr * g) / d
+ *   biasCorrection: v' = v / (1 - alpha^t), m' = m / (1 - alpha^t)     (Optax; t = state.step)
+ *   centered:  s = max(v' - m' * m', 0)                   clamped: never NaN (see below)
+ *   otherwise: s = v'
+ *   d = epsInSqrt ? sqrt(s + eps) : sqrt(s) + eps         TF, Keras, TFJS, Optax : PyTorch
+ *   momentum > 0:
+ *     lrInMomentum:  b = momentum * b + lr * g / d ;  p = p - b        (TF, Keras, TFJS, Optax)
+ *     otherwise:     b = momentum * b + g / d      ;  p = p - lr * b   (PyTorch)
+ *     nesterov: the step is lr * g / d + momentum * b instead of b      (Optax trace(nesterov))
+ *   otherwise:       p = p - lr * g / d
  *
  * The centered variance `v - m*m` is clamped at 0 before the square root: it is never negative
  * in exact arithmetic, but can round below zero in float32, where PyTorch would produce NaN.
  * Wherever PyTorch stays finite the two are identical.
  *
  * Arithmetic is done in float64 (JavaScript numbers) and rounded once when stored, so a
- * `Float32Array` run agrees with PyTorch's float32 run to float32 rounding, and a `Float64Array`
- * run follows PyTorch's float64 operation order.
+ * `Float32Array` run agrees with a framework's float32 run to float32 rounding, and a
+ * `Float64Array` run with PyTorch's float64 run to a few float64 ulps.
  *
  * References: G. Hinton, N. Srivastava, K. Swersky, "Neural Networks for Machine Learning",
  * lecture 6e (2012); A. Graves, "Generating Sequences With Recurrent Neural Networks",
@@ -56,6 +62,28 @@ export interface RMSPropHyper {
   readonly centered: boolean;
   /** Ascend the objective instead of descending it. @defaultValue `false` */
   readonly maximize: boolean;
+  /** `sqrt(v + eps)` instead of `sqrt(v) + eps` (TF, Keras, TFJS, Optax). @defaultValue `false` */
+  readonly epsInSqrt: boolean;
+  /**
+   * The momentum buffer accumulates `lr * g / d` and the parameter moves by the buffer (TF, Keras,
+   * TFJS, Optax), instead of accumulating `g / d` and moving by `lr` times it (PyTorch). The two
+   * differ only when `lr` changes between steps. @defaultValue `false`
+   */
+  readonly lrInMomentum: boolean;
+  /** Nesterov momentum, as Optax's `trace(nesterov=True)`; no effect without momentum. @defaultValue `false` */
+  readonly nesterov: boolean;
+  /**
+   * Starting value of `squareAvg` (TF1 starts at 1). Read by `createState` only: changing it
+   * after the state exists has no effect. Finite, `>= 0`. @defaultValue `0`
+   */
+  readonly initialAccumulator: number;
+  /** Divide the averages by `1 - alpha^t`, `t` the update count (Optax `bias_correction`). @defaultValue `false` */
+  readonly biasCorrection: boolean;
+  /**
+   * `p -= lr * weightDecay * p` before the update, instead of adding `weightDecay * p` to the
+   * gradient (Keras 3's `weight_decay`; AdamW-style). @defaultValue `false`
+   */
+  readonly decoupledWeightDecay: boolean;
 }
 
 /**
@@ -95,11 +123,18 @@ export const rmspropDefaults: RMSPropHyper = Object.freeze({
   momentum: 0,
   centered: false,
   maximize: false,
+  epsInSqrt: false,
+  lrInMomentum: false,
+  nesterov: false,
+  initialAccumulator: 0,
+  biasCorrection: false,
+  decoupledWeightDecay: false,
 });
 
 /**
- * Creates zeroed state for a parameter: `squareAvg` always, `gradAvg` when `hyper.centered`,
- * `momentumBuffer` when `hyper.momentum > 0`, each of the parameter's length and element type.
+ * Creates the state of a parameter: `squareAvg` (filled with `hyper.initialAccumulator`) always,
+ * `gradAvg` when `hyper.centered`, `momentumBuffer` when `hyper.momentum > 0` (both zeroed), each
+ * of the parameter's length and element type.
  *
  * @param param - The parameter buffer the state belongs to (only its length and type are read).
  * @param hyper - Which optional buffers to allocate.
@@ -108,16 +143,18 @@ export const rmspropDefaults: RMSPropHyper = Object.freeze({
  * @example
  * ```ts
  * const w = new Float32Array([0.5, -0.25]);
- * const state = createState(w, { momentum: 0.9, centered: false });
+ * const state = createState(w, { momentum: 0.9, centered: false, initialAccumulator: 0 });
  * state.momentumBuffer; // Float32Array(2) [0, 0]
  * ```
  */
 export function createState<T extends FloatArray>(
   param: T,
-  hyper: Pick<RMSPropHyper, 'momentum' | 'centered'>,
+  hyper: Pick<RMSPropHyper, 'momentum' | 'centered' | 'initialAccumulator'>,
 ): RMSPropState<T> {
+  const squareAvg = zerosLike(param);
+  if (hyper.initialAccumulator !== 0) squareAvg.fill(hyper.initialAccumulator);
   return {
-    squareAvg: zerosLike(param),
+    squareAvg,
     gradAvg: hyper.centered ? zerosLike(param) : null,
     momentumBuffer: hyper.momentum > 0 ? zerosLike(param) : null,
     step: 0,
@@ -174,14 +211,16 @@ export function rmspropStep<T extends FloatArray>(
   const alpha = hyper.alpha;
   const beta = 1 - alpha;
   const eps = hyper.eps;
-  const wd = hyper.weightDecay;
   const sign = hyper.maximize ? -1 : 1;
+  const decoupled = hyper.decoupledWeightDecay;
+  const wd = decoupled ? 0 : hyper.weightDecay;
   const momentum = hyper.momentum;
   const ga = hyper.centered ? state.gradAvg : null;
   const mb = momentum > 0 ? state.momentumBuffer : null;
-  state.step++;
+  const t = ++state.step;
 
-  if (ga === null && mb === null) {
+  if (ga === null && mb === null && !hyper.epsInSqrt && !hyper.biasCorrection && !decoupled) {
+    // PyTorch's plain update, the common case: nothing folded in that it does not need.
     for (let i = 0; i < n; i++) {
       const p = param[i]!;
       const g = sign * grad[i]! + wd * p;
@@ -192,24 +231,41 @@ export function rmspropStep<T extends FloatArray>(
     return;
   }
 
-  // The general loop: centered and momentum are loop-invariant branches, which the CPU predicts.
+  // The general loop. The switches become coefficients that are exactly 0 or 1 when off
+  // (x * 1, x + 0 and 0 * finite are exact); centered, momentum and bias correction are
+  // loop-invariant branches, which the CPU predicts.
+  const decay = decoupled ? lr * hyper.weightDecay : 0;
+  const biased = hyper.biasCorrection;
+  // Divided by, as Optax does, not multiplied by its inverse: centered with bias correction is
+  // ill-conditioned on the first steps (v/c - (m/c)^2 is exactly 0 at t = 1), so only the same
+  // operations give the same result there.
+  const correction = 1 - alpha ** t;
+  const epsIn = hyper.epsInSqrt ? eps : 0;
+  const epsOut = hyper.epsInSqrt ? 0 : eps;
+  const lrIn = hyper.lrInMomentum ? lr : 1;
+  const lrOut = hyper.lrInMomentum ? 1 : lr;
+  const ahead = hyper.nesterov ? lrIn : 0; // Nesterov: the step adds lrIn * g / d ...
+  const carry = hyper.nesterov ? momentum : 1; // ... to momentum * b instead of taking b
   for (let i = 0; i < n; i++) {
-    const p = param[i]!;
+    let p = param[i]!;
+    p -= decay * p;
     const g = sign * grad[i]! + wd * p;
     const v = alpha * sq[i]! + beta * g * g;
     sq[i] = v;
-    let w = v;
+    let s = biased ? v / correction : v;
     if (ga !== null) {
       const m = alpha * ga[i]! + beta * g;
       ga[i] = m;
-      w = v - m * m;
-      if (w < 0) w = 0; // rounding can push the variance below zero (NaN passes through)
+      const mc = biased ? m / correction : m;
+      s -= mc * mc;
+      if (s < 0) s = 0; // rounding can push the variance below zero (NaN passes through)
     }
-    const d = Math.sqrt(w) + eps;
+    const d = Math.sqrt(s + epsIn) + epsOut;
     if (mb !== null) {
-      const b = momentum * mb[i]! + g / d;
+      const u = g / d;
+      const b = momentum * mb[i]! + lrIn * u;
       mb[i] = b;
-      param[i] = p - lr * b;
+      param[i] = p - lrOut * (ahead * u + carry * b);
     } else {
       param[i] = p - (lr * g) / d;
     }

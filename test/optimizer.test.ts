@@ -255,8 +255,8 @@ const CONSTRUCTOR_CASES: [string, () => unknown, Ctor, string][] = [
   ['an empty group', () => new RMSProp([{ params: makeParams(1) }, { params: [] }]), RangeError, 'RMSProp: group 1 has no parameters'],
   ['group params not an array', () => new RMSProp([{ params: makeParams(1) }, { params: 'w' }] as never), TypeError, 'RMSProp: invalid params in group 1: expected an array, got string "w"'],
   ['options not an object', () => new RMSProp(makeParams(1), 0.01 as never), TypeError, 'RMSProp: invalid options: expected an object, got 0.01'],
-  ['an unknown option', () => new RMSProp(makeParams(1), { rho: 0.9 } as never), TypeError, 'RMSProp: unknown option "rho" (did you mean alpha?); the options are lr, alpha, eps, weightDecay, momentum, centered, maximize'],
-  ['an unknown group option', () => new RMSProp([{ params: makeParams(1), weight_decay: 0.1 }] as never), TypeError, 'RMSProp: unknown option "weight_decay" in group 0 (did you mean weightDecay?); the options are lr, alpha, eps, weightDecay, momentum, centered, maximize'],
+  ['an unknown option', () => new RMSProp(makeParams(1), { rho: 0.9 } as never), TypeError, 'RMSProp: unknown option "rho" (did you mean alpha?); the options are lr, alpha, eps, weightDecay, momentum, centered, maximize, epsInSqrt, lrInMomentum, nesterov, initialAccumulator, biasCorrection, decoupledWeightDecay'],
+  ['an unknown group option', () => new RMSProp([{ params: makeParams(1), weight_decay: 0.1 }] as never), TypeError, 'RMSProp: unknown option "weight_decay" in group 0 (did you mean weightDecay?); the options are lr, alpha, eps, weightDecay, momentum, centered, maximize, epsInSqrt, lrInMomentum, nesterov, initialAccumulator, biasCorrection, decoupledWeightDecay'],
   ['lr negative', () => new RMSProp(makeParams(1), { lr: -1 }), RangeError, 'RMSProp: invalid lr: expected a finite number >= 0, got -1'],
   ['lr NaN', () => new RMSProp(makeParams(1), { lr: NaN }), RangeError, 'RMSProp: invalid lr: expected a finite number >= 0, got NaN'],
   ['lr Infinity', () => new RMSProp(makeParams(1), { lr: Infinity }), RangeError, 'RMSProp: invalid lr: expected a finite number >= 0, got Infinity'],
@@ -409,7 +409,11 @@ describe('ParamGroup', () => {
   it('has every hyperparameter and its params', () => {
     const params = makeParams(13);
     const g: ParamGroup = new RMSProp(params).paramGroups[0]!;
-    expect(Object.keys(g)).toEqual(['params', 'lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize']);
+    expect(Object.keys(g)).toEqual(['params', ...Object.keys(rmspropDefaults)]);
+    expect(Object.keys(rmspropDefaults)).toEqual([
+      'lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize',
+      'epsInSqrt', 'lrInMomentum', 'nesterov', 'initialAccumulator', 'biasCorrection', 'decoupledWeightDecay',
+    ]);
     expect(g.params).toEqual(params);
   });
 });

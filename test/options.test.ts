@@ -14,7 +14,7 @@ describe('checkOptions', () => {
   it('allows the extra key it is told about, and no other', () => {
     expect(() => checkOptions({ params: [], lr: 1 }, 'X', 0, 'params')).not.toThrow();
     expect(() => checkOptions({ params: [] }, 'X', -1)).toThrow(
-      new TypeError('X: unknown option "params"; the options are lr, alpha, eps, weightDecay, momentum, centered, maximize'),
+      new TypeError('X: unknown option "params"; the options are lr, alpha, eps, weightDecay, momentum, centered, maximize, epsInSqrt, lrInMomentum, nesterov, initialAccumulator, biasCorrection, decoupledWeightDecay'),
     );
   });
 
@@ -31,7 +31,7 @@ describe('checkOptions', () => {
 
   it('does not mistake inherited object properties for spellings', () => {
     expect(() => checkOptions({ toString: 1 }, 'X', -1)).toThrow(
-      new TypeError('X: unknown option "toString"; the options are lr, alpha, eps, weightDecay, momentum, centered, maximize'),
+      new TypeError('X: unknown option "toString"; the options are lr, alpha, eps, weightDecay, momentum, centered, maximize, epsInSqrt, lrInMomentum, nesterov, initialAccumulator, biasCorrection, decoupledWeightDecay'),
     );
   });
 

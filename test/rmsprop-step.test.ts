@@ -10,18 +10,37 @@ const DTYPES: readonly [string, Ctor, (x: number) => number][] = [
   ['Float64Array', Float64Array, (x) => x],
 ];
 
-// Every combination of the switches, with a few hyperparameter settings.
+// Every combination of the switches that has an effect, with a few hyperparameter settings.
 const CONFIGS: RMSPropHyper[] = [];
 for (const weightDecay of [0, 0.1])
-  for (const momentum of [0, 0.9])
-    for (const centered of [false, true])
-      for (const maximize of [false, true])
-        CONFIGS.push({ ...rmspropDefaults, weightDecay, momentum, centered, maximize });
+  for (const decoupledWeightDecay of weightDecay > 0 ? [false, true] : [false])
+    for (const momentum of [0, 0.9])
+      for (const lrInMomentum of momentum > 0 ? [false, true] : [false])
+        for (const nesterov of momentum > 0 ? [false, true] : [false])
+          for (const centered of [false, true])
+            for (const epsInSqrt of [false, true])
+              for (const biasCorrection of [false, true])
+                CONFIGS.push({
+                  ...rmspropDefaults,
+                  weightDecay,
+                  decoupledWeightDecay,
+                  momentum,
+                  lrInMomentum,
+                  nesterov,
+                  centered,
+                  epsInSqrt,
+                  biasCorrection,
+                });
 CONFIGS.push(
+  { ...rmspropDefaults, maximize: true },
+  { ...rmspropDefaults, maximize: true, momentum: 0.5, centered: true, weightDecay: 0.01 },
+  { ...rmspropDefaults, maximize: true, decoupledWeightDecay: true, weightDecay: 0.01, epsInSqrt: true },
   { ...rmspropDefaults, lr: 0.1, alpha: 0.9, eps: 1e-3 },
   { ...rmspropDefaults, lr: 0, momentum: 0.5, centered: true },
   { ...rmspropDefaults, alpha: 0, eps: 0.5, momentum: 0.99 },
   { ...rmspropDefaults, lr: 3, alpha: 0.999, eps: 1e-12, weightDecay: 1, centered: true },
+  { ...rmspropDefaults, initialAccumulator: 1, epsInSqrt: true, lrInMomentum: true, momentum: 0.9, eps: 1e-10 },
+  { ...rmspropDefaults, initialAccumulator: 0.5, centered: true, biasCorrection: true },
 );
 
 const label = (h: RMSPropHyper): string =>
@@ -53,12 +72,13 @@ describe('rmspropStep', () => {
             rmspropStep(param, T.from(g), state, hyper);
             referenceStep(refParam, g, refState, hyper, round);
           }
-          expect(bitsEqual(param, refParam)).toBe(true);
-          expect(bitsEqual(state.squareAvg, refState.squareAvg)).toBe(true);
+          const same = (a: FloatArray, b: number[]): void => expect(bitsEqual(a, b)).toBe(true);
+          same(param, refParam);
+          same(state.squareAvg, refState.squareAvg);
           expect(state.gradAvg === null).toBe(refState.gradAvg === null);
-          if (state.gradAvg) expect(bitsEqual(state.gradAvg, refState.gradAvg!)).toBe(true);
+          if (state.gradAvg) same(state.gradAvg, refState.gradAvg!);
           expect(state.momentumBuffer === null).toBe(refState.momentumBuffer === null);
-          if (state.momentumBuffer) expect(bitsEqual(state.momentumBuffer, refState.momentumBuffer!)).toBe(true);
+          if (state.momentumBuffer) same(state.momentumBuffer, refState.momentumBuffer!);
           expect(state.step).toBe(12);
           for (const x of param) expect(Number.isFinite(x)).toBe(true);
         }
@@ -137,14 +157,16 @@ describe('rmspropStep', () => {
   });
 
   it('creates zeroed state of the parameter type, with only the buffers the options need', () => {
-    const s = createState(new Float64Array(3), { momentum: 0.9, centered: false });
+    const s = createState(new Float64Array(3), { momentum: 0.9, centered: false, initialAccumulator: 0 });
     expect(s.squareAvg).toBeInstanceOf(Float64Array);
     expect(Array.from(s.squareAvg)).toEqual([0, 0, 0]);
     expect(s.momentumBuffer).toBeInstanceOf(Float64Array);
     expect(s.gradAvg).toBeNull();
     expect(s.step).toBe(0);
-    const c = createState(new Float32Array(2), { momentum: 0, centered: true });
+    const c = createState(new Float32Array(2), { momentum: 0, centered: true, initialAccumulator: 1 });
     expect(c.gradAvg).toBeInstanceOf(Float32Array);
+    expect(Array.from(c.gradAvg!)).toEqual([0, 0]);
+    expect(Array.from(c.squareAvg)).toEqual([1, 1]);
     expect(c.momentumBuffer).toBeNull();
     expect(zerosLike(new Float32Array(4).subarray(1, 3))).toEqual(new Float32Array(2));
   });
@@ -158,6 +180,12 @@ describe('rmspropStep', () => {
       momentum: 0,
       centered: false,
       maximize: false,
+      epsInSqrt: false,
+      lrInMomentum: false,
+      nesterov: false,
+      initialAccumulator: 0,
+      biasCorrection: false,
+      decoupledWeightDecay: false,
     });
     expect(Object.isFrozen(rmspropDefaults)).toBe(true);
   });

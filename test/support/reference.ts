@@ -14,7 +14,7 @@ export interface ReferenceState {
 export function referenceState(n: number, hyper: RMSPropHyper): ReferenceState {
   const zeros = (): number[] => new Array<number>(n).fill(0);
   return {
-    squareAvg: zeros(),
+    squareAvg: new Array<number>(n).fill(hyper.initialAccumulator),
     gradAvg: hyper.centered ? zeros() : null,
     momentumBuffer: hyper.momentum > 0 ? zeros() : null,
     step: 0,
@@ -29,29 +29,36 @@ export function referenceStep(
   round: (x: number) => number,
 ): void {
   state.step += 1;
+  const t = state.step;
+  const h = hyper;
   for (let i = 0; i < param.length; i++) {
-    const p = param[i]!;
+    let p = param[i]!;
+    if (h.decoupledWeightDecay) p = p - h.lr * h.weightDecay * p;
     let g = grad[i]!;
-    if (hyper.maximize) g = -g;
-    if (hyper.weightDecay !== 0) g = g + hyper.weightDecay * p;
+    if (h.maximize) g = -g;
+    if (!h.decoupledWeightDecay && h.weightDecay !== 0) g = g + h.weightDecay * p;
 
-    const v = hyper.alpha * state.squareAvg[i]! + (1 - hyper.alpha) * g * g;
+    const v = h.alpha * state.squareAvg[i]! + (1 - h.alpha) * g * g;
     state.squareAvg[i] = round(v);
+    const vHat = h.biasCorrection ? v / (1 - h.alpha ** t) : v;
 
-    let variance = v;
-    if (hyper.centered) {
-      const m = hyper.alpha * state.gradAvg![i]! + (1 - hyper.alpha) * g;
+    let variance = vHat;
+    if (h.centered) {
+      const m = h.alpha * state.gradAvg![i]! + (1 - h.alpha) * g;
       state.gradAvg![i] = round(m);
-      variance = Math.max(v - m * m, 0);
+      const mHat = h.biasCorrection ? m / (1 - h.alpha ** t) : m;
+      variance = Math.max(vHat - mHat * mHat, 0);
     }
-    const denom = Math.sqrt(variance) + hyper.eps;
+    const denom = h.epsInSqrt ? Math.sqrt(variance + h.eps) : Math.sqrt(variance) + h.eps;
 
-    if (hyper.momentum > 0) {
-      const b = hyper.momentum * state.momentumBuffer![i]! + g / denom;
+    if (h.momentum > 0) {
+      const scaled = h.lrInMomentum ? h.lr * (g / denom) : g / denom;
+      const b = h.momentum * state.momentumBuffer![i]! + scaled;
       state.momentumBuffer![i] = round(b);
-      param[i] = round(p - hyper.lr * b);
+      const move = h.nesterov ? scaled + h.momentum * b : b;
+      param[i] = round(h.lrInMomentum ? p - move : p - h.lr * move);
     } else {
-      param[i] = round(p - (hyper.lr * g) / denom);
+      param[i] = round(p - (h.lr * g) / denom);
     }
   }
 }
