@@ -12,7 +12,7 @@
  *   v = alpha * v + (1 - alpha) * g * g                   squareAvg, starts at initialAccumulator
  *   centered:  m = alpha * m + (1 - alpha) * g            gradAvg
  *   biasCorrection: v' = v / (1 - alpha^t), m' = m / (1 - alpha^t)     (Optax; t = state.step)
- *   centered:  s = max(v' - m' * m', 0)                   clamped: never NaN (see below)
+ *   centered:  s = v' - m' * m'                           (taken as 0 where it would give NaN, below)
  *   otherwise: s = v'
  *   d = epsInSqrt ? sqrt(s + eps) : sqrt(s) + eps         TF, Keras, TFJS, Optax : PyTorch
  *   momentum > 0:
@@ -21,9 +21,11 @@
  *     nesterov: the step is lr * g / d + momentum * b instead of b      (Optax trace(nesterov))
  *   otherwise:       p = p - lr * g / d
  *
- * The centered variance `v - m*m` is clamped at 0 before the square root: it is never negative
- * in exact arithmetic, but can round below zero in float32, where PyTorch would produce NaN.
- * Wherever PyTorch stays finite the two are identical.
+ * The centered variance `s = v - m*m` is never negative in exact arithmetic, but can round below
+ * zero (below `-eps` with `epsInSqrt`), where the frameworks take the square root of a negative
+ * number and produce NaN. Here `s` is taken as 0 whenever the value under the square root would
+ * be `<= 0`, so centered RMSProp never produces NaN from finite input; wherever a framework stays
+ * finite, the two agree.
  *
  * Arithmetic is done in float64 (JavaScript numbers) and rounded once when stored, so a
  * `Float32Array` run agrees with a framework's float32 run to float32 rounding, and a
@@ -258,7 +260,9 @@ export function rmspropStep<T extends FloatArray>(
       ga[i] = m;
       const mc = biased ? m / correction : m;
       s -= mc * mc;
-      if (s < 0) s = 0; // rounding can push the variance below zero (NaN passes through)
+      // Rounding can push the variance below zero (and below -eps): take it as 0 there, where
+      // the frameworks produce NaN; anywhere else they and this agree. NaN passes through.
+      if (s + epsIn <= 0) s = 0;
     }
     const d = Math.sqrt(s + epsIn) + epsOut;
     if (mb !== null) {

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { RMSProp, presets, rmspropDefaults } from '../src/index.js';
 import type { RMSPropOptions } from '../src/index.js';
 import { normals, rng } from './support/random.js';
-import { tensorRelativeError } from './support/torch-fixture.js';
+import { trajectoryError } from './support/compare.js';
 import { tfjsRmsprop } from './support/tfjs.js';
+import { readFileSync } from 'node:fs';
 import type { TfjsRun } from './support/tfjs.js';
 
 const SIZES = [7, 15, 1, 33];
@@ -31,9 +32,7 @@ function ours(options: RMSPropOptions, init: number[][], grads: number[][][]): n
 }
 
 function worstError(a: number[][][], b: number[][][]): number {
-  let worst = 0;
-  a.forEach((step, t) => step.forEach((p, i) => (worst = Math.max(worst, tensorRelativeError(p, b[t]![i]!, 'float32')))));
-  return worst;
+  return trajectoryError(a, b, 'float32');
 }
 
 describe('presets', () => {
@@ -118,5 +117,68 @@ describe('the tfjs preset against TFJS 4.22 tf.train.rmsprop, live', () => {
     expect(mine.every((step) => step[0]!.every(Number.isFinite))).toBe(true);
     // On the first step the variance (0.09 g^2) dwarfs eps: there the two agree to float32 rounding.
     expect(worstError(mine.slice(0, 1), theirs.slice(0, 1))).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+interface FrameworkCase {
+  readonly name: string;
+  readonly framework: string;
+  readonly options: { readonly preset: keyof typeof presets } & RMSPropOptions;
+  readonly init: number[][];
+  readonly grads: number[][][];
+  readonly float32: number[][][];
+  readonly float64: number[][][];
+}
+
+const frameworkCases = (
+  JSON.parse(readFileSync(new URL('./fixtures/framework-rmsprop.json', import.meta.url), 'utf8')) as {
+    cases: FrameworkCase[];
+  }
+).cases;
+
+function oursIn(T: Float32ArrayConstructor | Float64ArrayConstructor, options: RMSPropOptions, c: FrameworkCase): number[][][] {
+  const params = c.init.map((v) => ({ data: T.from(v), grad: null as Float32Array | Float64Array | null }));
+  const opt = new RMSProp(params, options);
+  return c.grads.map((step) => {
+    step.forEach((g, i) => (params[i]!.grad = T.from(g)));
+    opt.step();
+    return params.map((p) => Array.from(p.data));
+  });
+}
+
+describe('presets against float64 and float32 transcriptions of each framework (test/fixtures/make-framework-fixtures.py)', () => {
+  it.each(frameworkCases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const { preset, ...rest } = c.options;
+    const options: RMSPropOptions = { ...presets[preset], ...rest };
+    const e64 = trajectoryError(oursIn(Float64Array, options, c), c.float64, 'float64');
+    const e32 = worstError(oursIn(Float32Array, options, c), c.float32);
+    expect(e64).toBeLessThanOrEqual(1e-12);
+    expect(e32).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('covers momentum, centered, bias correction, Nesterov and decoupled weight decay', () => {
+    const used = (k: keyof RMSPropOptions): boolean => frameworkCases.some((c) => ({ ...presets[c.options.preset], ...c.options })[k]);
+    for (const k of ['momentum', 'centered', 'biasCorrection', 'nesterov', 'decoupledWeightDecay', 'initialAccumulator'] as const) {
+      expect(used(k), k).toBe(true);
+    }
+    expect(new Set(frameworkCases.map((c) => c.framework))).toEqual(new Set(['keras', 'tf1', 'optax', 'graves']));
+    for (const c of frameworkCases) expect(c.grads.length).toBeGreaterThanOrEqual(20);
+  });
+});
+
+describe('float32 runs of the presets', () => {
+  it("are as close to the float64 reference as the framework's own float32 arithmetic, and print the table", () => {
+    const rows: string[] = [];
+    for (const c of frameworkCases) {
+      const { preset, ...rest } = c.options;
+      const mine = oursIn(Float32Array, { ...presets[preset], ...rest }, c);
+      const oursVsTheirs = trajectoryError(mine, c.float32, 'float32');
+      const oursVsExact = trajectoryError(mine, c.float64, 'float32');
+      const theirsVsExact = trajectoryError(c.float32, c.float64, 'float32');
+      rows.push(`| ${c.name} | ${oursVsTheirs.toExponential(1)} | ${oursVsExact.toExponential(1)} | ${theirsVsExact.toExponential(1)} |`);
+      // Rounding once per stored value is never much worse than rounding every operation.
+      expect(oursVsExact).toBeLessThanOrEqual(2 * theirsVsExact + 1e-7);
+    }
+    console.log(`| case | ours vs framework float32 | ours vs float64 | framework float32 vs float64 |\n|---|---|---|---|\n${rows.join('\n')}`);
   });
 });

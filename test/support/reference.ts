@@ -47,7 +47,9 @@ export function referenceStep(
       const m = h.alpha * state.gradAvg![i]! + (1 - h.alpha) * g;
       state.gradAvg![i] = round(m);
       const mHat = h.biasCorrection ? m / (1 - h.alpha ** t) : m;
-      variance = Math.max(vHat - mHat * mHat, 0);
+      variance = vHat - mHat * mHat;
+      // Where rounding makes the value under the square root <= 0, the variance counts as 0.
+      if ((h.epsInSqrt ? variance + h.eps : variance) <= 0) variance = 0;
     }
     const denom = h.epsInSqrt ? Math.sqrt(variance + h.eps) : Math.sqrt(variance) + h.eps;
 

@@ -2,7 +2,7 @@
 import { RMSProp } from '../../src/index.js';
 import type { FloatArray, ParamGroup, RMSPropOptions } from '../../src/index.js';
 import type { FixtureCase } from './torch-fixture.js';
-import { tensorRelativeError } from './torch-fixture.js';
+import { trajectoryError } from './compare.js';
 
 interface MutableParam {
   readonly data: FloatArray;
@@ -13,7 +13,7 @@ interface MutableParam {
 export interface ReplayResult {
   readonly opt: RMSProp;
   readonly params: readonly MutableParam[];
-  /** Worst tensorRelativeError over every parameter after every step. */
+  /** The trajectoryError of the run against PyTorch's. */
   readonly worst: number;
 }
 
@@ -28,17 +28,15 @@ export function replay(c: FixtureCase): ReplayResult {
           c.groups.map((g) => ({ params: g.params.map((i) => params[i]!), ...(g.options as RMSPropOptions) })),
           options,
         );
-  let worst = 0;
+  const trajectory: number[][][] = [];
   for (const s of c.steps) {
     for (const { group, ...values } of s.set) Object.assign(opt.paramGroups[group] as ParamGroup, values);
     s.grads.forEach((g, i) => {
       params[i]!.grad = g === null ? null : make(g);
     });
     opt.step();
-    s.params.forEach((expected, i) => {
-      const e = tensorRelativeError(params[i]!.data, expected, c.dtype);
-      worst = e > worst || Number.isNaN(e) ? e : worst;
-    });
+    trajectory.push(params.map((p) => Array.from(p.data)));
   }
+  const worst = trajectoryError(trajectory, c.steps.map((s) => s.params), c.dtype);
   return { opt, params, worst };
 }

@@ -36,27 +36,3 @@ export function loadTorchFixture(): Fixture {
   return JSON.parse(readFileSync(path, 'utf8')) as Fixture;
 }
 
-/**
- * The error of `actual` against PyTorch's `expected`, relative to the larger of |expected| and
- * the largest magnitude in the tensor: a plain relative error, except for elements that are
- * near zero compared with their tensor, where a relative error means nothing (a value that
- * crosses zero carries the absolute rounding error of the larger values around it).
- */
-export function tensorRelativeError(
-  actual: ArrayLike<number>,
-  expected: readonly number[],
-  dtype: 'float32' | 'float64',
-): number {
-  // Subnormals carry fewer significant bits: measure against at least the smallest normal number.
-  let scale = dtype === 'float64' ? 2 ** -1022 : 2 ** -126;
-  for (const x of expected) scale = Math.max(scale, Math.abs(x));
-  let worst = 0;
-  for (let j = 0; j < expected.length; j++) {
-    const b = expected[j]!;
-    const a = actual[j]!;
-    if (a === b) continue;
-    const e = Math.abs(a - b) / Math.max(Math.abs(b), scale);
-    worst = e > worst || Number.isNaN(e) ? e : worst;
-  }
-  return worst;
-}
