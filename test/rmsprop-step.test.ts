@@ -128,8 +128,11 @@ describe('rmspropStep', () => {
     expect(state.step).toBe(1);
   });
 
-  it('keeps centered RMSProp finite for 100 000 float32 steps of a constant gradient', () => {
-    const hyper: RMSPropHyper = { ...rmspropDefaults, centered: true, lr: 1e-6 };
+  it.each([
+    ['eps outside the root (PyTorch)', false],
+    ['eps inside the root (TF, Keras, TFJS, Optax)', true],
+  ])('keeps centered RMSProp finite for 100 000 float32 steps of a constant gradient, %s', (_name, epsInSqrt) => {
+    const hyper: RMSPropHyper = { ...rmspropDefaults, centered: true, lr: 1e-6, epsInSqrt, eps: epsInSqrt ? 1e-7 : 1e-8 };
     const values = [0.1, 1, 3, 1e-3, 7.7, 0.25, 123.456, 1e-6];
     const param = new Float32Array(values.length);
     const grad = Float32Array.from(values);
@@ -148,11 +151,12 @@ describe('rmspropStep', () => {
         const g = grad[i]!;
         v[i] = f(v[i]! * hyper.alpha) + f(f(beta * g) * g);
         m[i] = f(m[i]! * hyper.alpha) + f(beta * g);
-        if (Number.isNaN(Math.sqrt(f(v[i]! - f(m[i]! * m[i]!))))) naiveNaN = t;
+        const under = f(v[i]! - f(m[i]! * m[i]!)) + (epsInSqrt ? f(hyper.eps) : 0);
+        if (Number.isNaN(Math.sqrt(f(under)))) naiveNaN = t;
       }
     }
-    expect(naiveNaN).toBeGreaterThan(1000);
-    expect(naiveNaN).toBeLessThan(2000);
+    expect(naiveNaN).toBeGreaterThan(epsInSqrt ? 10 : 1000);
+    expect(naiveNaN).toBeLessThan(epsInSqrt ? 100_000 : 2000);
     for (const x of param) expect(Number.isFinite(x)).toBe(true);
   });
 
