@@ -1,4 +1,5 @@
 export { RMSProp } from './optimizer.js';
+export type { NonFinitePolicy, OptimizerOptions } from './optimizer.js';
 export type { RMSPropOptions } from './options.js';
 export type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
 export { createState, rmspropDefaults, rmspropStep, zerosLike } from './rmsprop-step.js';

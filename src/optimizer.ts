@@ -1,10 +1,45 @@
 import { describe } from './describe.js';
+import { allFinite, firstNonFinite } from './finite.js';
 import { checkHyper, checkOptions, resolveOptions } from './options.js';
 import type { RMSPropOptions } from './options.js';
 import { at, buildGroups, isFloatArray, overlaps, toGroupSpecs } from './param-groups.js';
 import type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
 import { createState, rmspropDefaults, rmspropStep, zerosLike } from './rmsprop-step.js';
 import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
+
+/**
+ * What `step()` does with a gradient that holds NaN or ±Infinity: `'throw'` an error naming the
+ * group and parameter before anything is written, `'skip'` the whole step (counted in
+ * `skippedSteps`), or `'apply'` it without looking, as PyTorch does (the fastest).
+ *
+ * @example
+ * ```ts
+ * const policy: NonFinitePolicy = 'skip'; // e.g. for mixed-precision loss scaling
+ * const opt = new RMSProp(params, { nonFinite: policy });
+ * ```
+ */
+export type NonFinitePolicy = 'throw' | 'skip' | 'apply';
+
+/**
+ * The constructor's options: every hyperparameter of {@link RMSPropOptions} (the defaults of
+ * every group), and the optimizer-wide `nonFinite` policy.
+ *
+ * @example
+ * ```ts
+ * const options: OptimizerOptions = { ...presets.keras, lr: 0.01, nonFinite: 'skip' };
+ * ```
+ */
+export interface OptimizerOptions extends RMSPropOptions {
+  /** What to do with a non-finite gradient; see {@link NonFinitePolicy}. @defaultValue `'throw'` */
+  readonly nonFinite?: NonFinitePolicy;
+}
+
+function checkPolicy(value: unknown, prefix: string): NonFinitePolicy {
+  if (value !== 'throw' && value !== 'skip' && value !== 'apply') {
+    throw new TypeError(`${prefix}: invalid nonFinite: expected 'throw', 'skip' or 'apply', got ${describe(value)}`);
+  }
+  return value;
+}
 
 function typeName(x: FloatArray): string {
   return x instanceof Float64Array ? 'Float64Array' : 'Float32Array';
@@ -85,10 +120,13 @@ export class RMSProp {
   readonly #stateOf = new Map<ParamRef, RMSPropState>();
   /** Scratch: the gradients checked in a step, one slot per parameter, so each is read once. */
   #grads: (FloatArray | null)[] = [];
+  #nonFinite: NonFinitePolicy;
+  #skipped = 0;
 
   /**
    * @param params - The parameters, or parameter groups `{ params, ...options }`; not empty.
-   * @param options - Options for every group that does not set its own; see {@link RMSPropOptions}.
+   * @param options - Options for every group that does not set its own (see {@link RMSPropOptions}),
+   *   and the `nonFinite` policy.
    * @throws TypeError or RangeError for an invalid option (naming it, the value and what is
    *   allowed); Error for a parameter given twice, two parameters sharing memory or a name used
    *   twice; RangeError for an empty list or group.
@@ -104,12 +142,44 @@ export class RMSProp {
    * );
    * ```
    */
-  constructor(params: readonly ParamRef[] | readonly ParamGroupSpec[], options: RMSPropOptions = {}) {
-    checkOptions(options, 'RMSProp', -1);
+  constructor(params: readonly ParamRef[] | readonly ParamGroupSpec[], options: OptimizerOptions = {}) {
+    checkOptions(options, 'RMSProp', -1, 'nonFinite');
+    const nonFinite = checkPolicy(options.nonFinite ?? 'throw', 'RMSProp');
     const defaults = Object.freeze(resolveOptions(rmspropDefaults, options));
     const groups = buildGroups(toGroupSpecs(params, 'RMSProp'), defaults, [], 'RMSProp');
     this.defaults = defaults;
+    this.#nonFinite = nonFinite;
     this.#register(groups);
+  }
+
+  /**
+   * What `step()` does with a gradient holding NaN or ±Infinity; see {@link NonFinitePolicy}.
+   * Assignable; an invalid value throws a `TypeError` and changes nothing.
+   *
+   * @example
+   * ```ts
+   * opt.nonFinite = 'skip';
+   * ```
+   */
+  get nonFinite(): NonFinitePolicy {
+    return this.#nonFinite;
+  }
+
+  set nonFinite(policy: NonFinitePolicy) {
+    this.#nonFinite = checkPolicy(policy, 'RMSProp.nonFinite');
+  }
+
+  /**
+   * How many `step()` calls were skipped because a gradient was not finite (`nonFinite: 'skip'`).
+   *
+   * @example
+   * ```ts
+   * opt.step();
+   * if (opt.skippedSteps > 0) console.warn(`${opt.skippedSteps} steps skipped`);
+   * ```
+   */
+  get skippedSteps(): number {
+    return this.#skipped;
   }
 
   /**
@@ -162,6 +232,9 @@ export class RMSProp {
    * Everything is checked before anything is written: the hyperparameters of every group, and
    * for every parameter that `data` kept its type and size, and that `grad` is a buffer of the
    * same type and length that does not share memory with `data`. On an error nothing changes.
+   * Then, unless `nonFinite` is `'apply'`, every gradient is scanned (one read-only pass) for
+   * NaN and ±Infinity: `'throw'` throws a `RangeError` naming the group, parameter and element,
+   * `'skip'` returns without writing anything and counts the step in `skippedSteps`.
    *
    * @throws TypeError, RangeError or Error naming the option or the parameter (group and index).
    *
@@ -186,6 +259,10 @@ export class RMSProp {
         const grad = param.grad;
         grads[k] = grad === null ? null : checkBuffers(param, grad, st[i]!, gi, i);
       }
+    }
+    if (this.#nonFinite !== 'apply' && !this.#gradsFinite()) {
+      grads.fill(null);
+      return;
     }
 
     k = 0;
@@ -235,6 +312,34 @@ export class RMSProp {
       }
     }
     for (const group of groups) for (const param of group.params) param.grad?.fill(0);
+  }
+
+  /**
+   * Whether every gradient checked by this step is finite. A non-finite one throws under
+   * `'throw'` and is counted under `'skip'`.
+   */
+  #gradsFinite(): boolean {
+    const groups = this.#groups;
+    const grads = this.#grads;
+    let k = 0;
+    for (let gi = 0; gi < groups.length; gi++) {
+      const n = groups[gi]!.params.length;
+      for (let i = 0; i < n; i++, k++) {
+        const grad = grads[k];
+        if (grad === null || grad === undefined || allFinite(grad)) continue;
+        if (this.#nonFinite === 'skip') {
+          this.#skipped++;
+          return false;
+        }
+        grads.fill(null);
+        const index = firstNonFinite(grad);
+        throw new RangeError(
+          `RMSProp.step: grad holds ${describe(grad[index])} at element ${index} ${at(gi, i)}; nothing was updated. ` +
+            `Set nonFinite to 'skip' to skip such steps, or to 'apply' to apply them as PyTorch does`,
+        );
+      }
+    }
+    return true;
   }
 
   /** Allocates the state of checked groups and makes them visible. Cannot throw. */

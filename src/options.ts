@@ -82,14 +82,15 @@ function checkValue(name: OptionName, value: unknown, prefix: string, group: num
 }
 
 /**
- * Checks user-given options: a plain object whose keys are option names (plus `params` where
- * `extraKey` allows it) and whose values are in range; `undefined` counts as not given.
+ * Checks user-given options: a plain object whose keys are option names (plus `extraKey`:
+ * `params` in a group, `nonFinite` in the optimizer's options, which the caller checks) and
+ * whose values are in range; `undefined` counts as not given.
  *
  * @param prefix - Start of every message, e.g. `RMSProp`.
  * @param group - The group the options belong to, or -1 for the optimizer's own options.
  * @internal
  */
-export function checkOptions(options: unknown, prefix: string, group: number, extraKey?: string): void {
+export function checkOptions(options: unknown, prefix: string, group: number, extraKey: string): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(
       group < 0
@@ -101,7 +102,11 @@ export function checkOptions(options: unknown, prefix: string, group: number, ex
   for (const key of Object.keys(record)) {
     if (key === extraKey) continue;
     if (!(OPTION_NAMES as readonly string[]).includes(key)) {
-      const hint = Object.hasOwn(SPELLINGS, key) ? ` (did you mean ${String(SPELLINGS[key])}?)` : '';
+      const hint = Object.hasOwn(SPELLINGS, key)
+        ? ` (did you mean ${String(SPELLINGS[key])}?)`
+        : key === 'nonFinite'
+          ? ' (nonFinite applies to the whole optimizer: set it in the optimizer options)'
+          : '';
       throw new TypeError(
         `${prefix}: unknown option "${key}"${inGroup(group)}${hint}; the options are ${OPTION_NAMES.join(', ')}`,
       );

@@ -417,3 +417,86 @@ describe('ParamGroup', () => {
     expect(g.params).toEqual(params);
   });
 });
+
+describe('non-finite gradients', () => {
+  const poison = (pr: Pair, value: number): (() => void) => {
+    const g = pr.params[3]!.grad!;
+    const old = g[1]!;
+    g[1] = value;
+    return () => (g[1] = old);
+  };
+
+  it.each([
+    [NaN, 'NaN'],
+    [Infinity, 'Infinity'],
+    [-Infinity, '-Infinity'],
+  ])("throw by default on %s, naming group, parameter and element, and write nothing", (value, text) => {
+    const pr = pair();
+    fillGrads(pr.params, 3);
+    fillGrads(pr.twinParams, 3);
+    const repair = poison(pr, value);
+    const before = snapshot(pr.opt);
+    expect(pr.opt.nonFinite).toBe('throw');
+    expect(() => pr.opt.step()).toThrow(
+      new RangeError(
+        `RMSProp.step: grad holds ${text} at element 1 (group 1, param 1); nothing was updated. Set nonFinite to 'skip' to skip such steps, or to 'apply' to apply them as PyTorch does`,
+      ),
+    );
+    expect(snapshot(pr.opt)).toEqual(before);
+    expect(pr.opt.skippedSteps).toBe(0);
+    repair();
+    expectTwins(pr);
+  });
+
+  it("skip the whole step under 'skip', bit for bit, and count it", () => {
+    const pr = pair();
+    pr.opt.nonFinite = 'skip';
+    fillGrads(pr.params, 3);
+    fillGrads(pr.twinParams, 3);
+    const repair = poison(pr, NaN);
+    const before = snapshot(pr.opt);
+    pr.opt.step();
+    pr.opt.step();
+    expect(snapshot(pr.opt)).toEqual(before);
+    expect(pr.opt.skippedSteps).toBe(2);
+    repair();
+    expectTwins(pr);
+    expect(pr.opt.skippedSteps).toBe(2);
+  });
+
+  it("apply them without looking under 'apply', as PyTorch does", () => {
+    const params = makeParams(40);
+    const opt = new RMSProp(params, { nonFinite: 'apply' });
+    fillGrads(params, 1);
+    params[0]!.grad![2] = NaN;
+    const before = params[1]!.data.slice();
+    opt.step();
+    expect(Number.isNaN(params[0]!.data[2])).toBe(true);
+    expect(Number.isNaN(params[0]!.data[1])).toBe(false);
+    expect(params[1]!.data).not.toEqual(before);
+    expect(opt.skippedSteps).toBe(0);
+  });
+
+  it('still report a structural error first under skip', () => {
+    const params = makeParams(41);
+    const opt = new RMSProp(params, { nonFinite: 'skip' });
+    params[0]!.grad![0] = NaN;
+    params[2]!.grad = new Float32Array(3);
+    expect(() => opt.step()).toThrow('RMSProp.step: grad length 3 does not match data length 12 (group 0, param 2)');
+    expect(opt.skippedSteps).toBe(0);
+  });
+
+  it('reject an invalid policy in the options, on assignment, and in a group', () => {
+    expect(() => new RMSProp(makeParams(1), { nonFinite: 'ignore' } as never)).toThrow(
+      new TypeError(`RMSProp: invalid nonFinite: expected 'throw', 'skip' or 'apply', got string "ignore"`),
+    );
+    const opt = new RMSProp(makeParams(1));
+    expect(() => {
+      opt.nonFinite = null as never;
+    }).toThrow(new TypeError(`RMSProp.nonFinite: invalid nonFinite: expected 'throw', 'skip' or 'apply', got null`));
+    expect(opt.nonFinite).toBe('throw');
+    expect(() => new RMSProp([{ params: makeParams(1), nonFinite: 'skip' }] as never)).toThrow(
+      'RMSProp: unknown option "nonFinite" in group 0 (nonFinite applies to the whole optimizer: set it in the optimizer options)',
+    );
+  });
+});
