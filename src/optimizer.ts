@@ -5,6 +5,8 @@ import type { RMSPropOptions } from './options.js';
 import { at, buildGroups, isFloatArray, overlaps, toGroupSpecs } from './param-groups.js';
 import type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
 import { createState, rmspropDefaults, rmspropStep, zerosLike } from './rmsprop-step.js';
+import { planLoad, saveState } from './state-dict.js';
+import type { RMSPropStateDict } from './state-dict.js';
 import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
 
 /**
@@ -39,6 +41,13 @@ function checkPolicy(value: unknown, prefix: string): NonFinitePolicy {
     throw new TypeError(`${prefix}: invalid nonFinite: expected 'throw', 'skip' or 'apply', got ${describe(value)}`);
   }
   return value;
+}
+
+/** Copies `from` into `to` when both exist (keeping the buffer a user may hold); else takes `from`. */
+function into(to: FloatArray | null, from: FloatArray | null): FloatArray | null {
+  if (to === null || from === null) return from;
+  to.set(from);
+  return to;
 }
 
 function typeName(x: FloatArray): string {
@@ -282,6 +291,58 @@ export class RMSProp {
         rmspropStep(data, grad, state, group);
       }
     }
+  }
+
+  /**
+   * Everything this optimizer holds, as a plain JSON-safe object: a format tag and version,
+   * the `nonFinite` policy and `skippedSteps`, every group's hyperparameters, and per parameter
+   * its name, element type, length, update count and state buffers as little-endian base64, so
+   * a round trip through `JSON.stringify` is bit-exact (NaN, -0 and subnormals included).
+   * A buffer that the options need but that is not allocated yet is saved as zeros, which is
+   * what the next step would start it at.
+   *
+   * @example
+   * ```ts
+   * writeFileSync('optimizer.json', JSON.stringify(opt.stateDict()));
+   * ```
+   */
+  stateDict(): RMSPropStateDict {
+    return saveState(this.#groups, this.#states, this.#nonFinite, this.#skipped);
+  }
+
+  /**
+   * Restores a state saved by {@link RMSProp.stateDict}: every group's hyperparameters, every
+   * parameter's state buffers and update count, the `nonFinite` policy and `skippedSteps`.
+   * Parameters with a `name` are matched by name, the others by position; the group count,
+   * each group's parameter count, every length and element type must match.
+   *
+   * Everything is checked, and every buffer decoded, before anything is written: a rejected
+   * state leaves the optimizer exactly as it was. Buffers are copied into the existing state
+   * arrays where they exist.
+   *
+   * @throws Error saying what does not match: format or version, group or parameter count,
+   *   a length or element type, corrupt base64, a buffer the hyperparameters need, a name.
+   *
+   * @example
+   * ```ts
+   * const opt = new RMSProp(model.parameters(), { lr: 1e-3 });
+   * opt.loadStateDict(JSON.parse(readFileSync('optimizer.json', 'utf8')));
+   * ```
+   */
+  loadStateDict(saved: RMSPropStateDict): void {
+    const plan = planLoad(saved, this.#groups);
+    this.#groups.forEach((group, gi) => {
+      Object.assign(group, plan.hyper[gi]);
+      this.#states[gi]!.forEach((state, i) => {
+        const restored = plan.states[gi]![i]!;
+        state.squareAvg.set(restored.squareAvg);
+        state.gradAvg = into(state.gradAvg, restored.gradAvg);
+        state.momentumBuffer = into(state.momentumBuffer, restored.momentumBuffer);
+        state.step = restored.step;
+      });
+    });
+    this.#nonFinite = plan.nonFinite;
+    this.#skipped = plan.skippedSteps;
   }
 
   /**
