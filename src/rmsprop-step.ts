@@ -233,8 +233,8 @@ export function rmspropStep<T extends FloatArray>(
     return;
   }
 
-  // The general loop. The switches become coefficients that are exactly 0 or 1 when off
-  // (x * 1, x + 0 and 0 * finite are exact); centered, momentum and bias correction are
+  // The general loop. Some switches become coefficients that are exactly 0 or 1 when off (x * 1
+  // and x + 0 are exact, and keep the sign of a zero where it matters); the others are
   // loop-invariant branches, which the CPU predicts.
   const decay = decoupled ? lr * hyper.weightDecay : 0;
   const biased = hyper.biasCorrection;
@@ -246,11 +246,10 @@ export function rmspropStep<T extends FloatArray>(
   const epsOut = hyper.epsInSqrt ? 0 : eps;
   const lrIn = hyper.lrInMomentum ? lr : 1;
   const lrOut = hyper.lrInMomentum ? 1 : lr;
-  const ahead = hyper.nesterov ? lrIn : 0; // Nesterov: the step adds lrIn * g / d ...
-  const carry = hyper.nesterov ? momentum : 1; // ... to momentum * b instead of taking b
+  const nesterov = hyper.nesterov;
   for (let i = 0; i < n; i++) {
     let p = param[i]!;
-    p -= decay * p;
+    if (decoupled) p -= decay * p;
     const g = sign * grad[i]! + wd * p;
     const v = alpha * sq[i]! + beta * g * g;
     sq[i] = v;
@@ -269,7 +268,7 @@ export function rmspropStep<T extends FloatArray>(
       const u = g / d;
       const b = momentum * mb[i]! + lrIn * u;
       mb[i] = b;
-      param[i] = p - lrOut * (ahead * u + carry * b);
+      param[i] = p - lrOut * (nesterov ? lrIn * u + momentum * b : b);
     } else {
       param[i] = p - (lr * g) / d;
     }
