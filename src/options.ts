@@ -120,12 +120,33 @@ export function checkOptions(options: unknown, prefix: string, group: number, ex
  * Checks a complete set of hyperparameters, such as a parameter group after user code has
  * assigned to it. Every field must be present and in range.
  *
+ * Called at every step, so the common case is one expression that reads each field once and
+ * compares it where it lies: passing a number field on to a generic check would box it, an
+ * allocation per field per step. Only when something is wrong does the slow path find it and
+ * say what.
+ *
  * @internal
  */
-export function checkHyper(hyper: RMSPropHyper, prefix: string, group: number): void {
+export function checkHyper(h: RMSPropHyper, prefix: string, group: number): void {
+  const { lr, alpha, eps, weightDecay, momentum, initialAccumulator } = h;
+  const ok =
+    typeof lr === 'number' && lr >= 0 && lr !== Infinity &&
+    typeof alpha === 'number' && alpha >= 0 && alpha < 1 &&
+    typeof eps === 'number' && eps > 0 && eps !== Infinity &&
+    typeof weightDecay === 'number' && weightDecay >= 0 && weightDecay !== Infinity &&
+    typeof momentum === 'number' && momentum >= 0 && momentum < 1 &&
+    typeof initialAccumulator === 'number' && initialAccumulator >= 0 && initialAccumulator !== Infinity &&
+    typeof h.centered === 'boolean' &&
+    typeof h.maximize === 'boolean' &&
+    typeof h.epsInSqrt === 'boolean' &&
+    typeof h.lrInMomentum === 'boolean' &&
+    typeof h.nesterov === 'boolean' &&
+    typeof h.biasCorrection === 'boolean' &&
+    typeof h.decoupledWeightDecay === 'boolean';
+  if (ok) return;
   for (let i = 0; i < OPTION_NAMES.length; i++) {
     const name = OPTION_NAMES[i]!;
-    checkValue(name, hyper[name], prefix, group);
+    checkValue(name, h[name], prefix, group);
   }
 }
 
