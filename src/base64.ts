@@ -53,7 +53,8 @@ export function decodeFloats(text: string, dtype: 'float32' | 'float64', length:
   return dtype === 'float64' ? new Float64Array(bytes.buffer) : new Float32Array(bytes.buffer);
 }
 
-function decodeBase64(text: string): Uint8Array | null {
+/** Canonical base64 (RFC 4648, padded) to bytes, or null when it is not. @internal */
+export function decodeBase64(text: string): Uint8Array | null {
   if (text.length % 4 !== 0) return null;
   const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
   const out = new Uint8Array((text.length / 4) * 3 - pad);

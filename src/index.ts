@@ -1,3 +1,5 @@
+export { createArena } from './arena.js';
+export type { Arena } from './arena.js';
 export { RMSProp } from './optimizer.js';
 export type { NonFinitePolicy, OptimizerOptions } from './optimizer.js';
 export type { RMSPropOptions } from './options.js';

@@ -1,3 +1,5 @@
+import { arenaKernel, isArena } from './arena.js';
+import type { Arena, SimdStep } from './arena.js';
 import { describe } from './describe.js';
 import { allFinite, firstNonFinite } from './finite.js';
 import { checkHyper, checkOptions, resolveOptions } from './options.js';
@@ -5,6 +7,7 @@ import type { RMSPropOptions } from './options.js';
 import { at, buildGroups, isFloatArray, overlaps, toGroupSpecs } from './param-groups.js';
 import type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
 import { createState, rmspropDefaults, rmspropStep, zerosLike } from './rmsprop-step.js';
+import { simdStep } from './simd-step.js';
 import { planLoad, saveState } from './state-dict.js';
 import type { RMSPropStateDict } from './state-dict.js';
 import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
@@ -34,6 +37,14 @@ export type NonFinitePolicy = 'throw' | 'skip' | 'apply';
 export interface OptimizerOptions extends RMSPropOptions {
   /** What to do with a non-finite gradient; see {@link NonFinitePolicy}. @defaultValue `'throw'` */
   readonly nonFinite?: NonFinitePolicy;
+  /**
+   * An arena from `createArena()`: the state of every float32 parameter whose `data` lives in
+   * it is allocated there too, and every such parameter whose `grad` also lives there is
+   * stepped by the WebAssembly SIMD kernel. Other parameters, and groups that combine
+   * `centered` with `biasCorrection` (ill-conditioned in float32 on the first steps), are
+   * stepped by the TS kernel.
+   */
+  readonly arena?: Arena;
 }
 
 function checkPolicy(value: unknown, prefix: string): NonFinitePolicy {
@@ -41,13 +52,6 @@ function checkPolicy(value: unknown, prefix: string): NonFinitePolicy {
     throw new TypeError(`${prefix}: invalid nonFinite: expected 'throw', 'skip' or 'apply', got ${describe(value)}`);
   }
   return value;
-}
-
-/** Copies `from` into `to` when both exist (keeping the buffer a user may hold); else takes `from`. */
-function into(to: FloatArray | null, from: FloatArray | null): FloatArray | null {
-  if (to === null || from === null) return from;
-  to.set(from);
-  return to;
 }
 
 function typeName(x: FloatArray): string {
@@ -131,6 +135,8 @@ export class RMSProp {
   #grads: (FloatArray | null)[] = [];
   #nonFinite: NonFinitePolicy;
   #skipped = 0;
+  readonly #arena: Arena | null;
+  readonly #kernel: SimdStep | undefined;
 
   /**
    * @param params - The parameters, or parameter groups `{ params, ...options }`; not empty.
@@ -152,12 +158,19 @@ export class RMSProp {
    * ```
    */
   constructor(params: readonly ParamRef[] | readonly ParamGroupSpec[], options: OptimizerOptions = {}) {
-    checkOptions(options, 'RMSProp', -1, 'nonFinite');
+    checkOptions(options, 'RMSProp', -1, ['nonFinite', 'arena']);
     const nonFinite = checkPolicy(options.nonFinite ?? 'throw', 'RMSProp');
+    const arena = options.arena ?? null;
+    if (arena !== null && !isArena(arena)) {
+      throw new TypeError(`RMSProp: invalid arena: expected an arena from createArena(), got ${describe(arena)}`);
+    }
     const defaults = Object.freeze(resolveOptions(rmspropDefaults, options));
     const groups = buildGroups(toGroupSpecs(params, 'RMSProp'), defaults, [], 'RMSProp');
     this.defaults = defaults;
     this.#nonFinite = nonFinite;
+    this.#arena = arena;
+    this.#kernel = arena === null ? undefined : arenaKernel(arena);
+    this.#checkArenaRoom(groups, 'RMSProp');
     this.#register(groups);
   }
 
@@ -216,7 +229,9 @@ export class RMSProp {
    * ```
    */
   addParamGroup(group: ParamGroupSpec): void {
-    this.#register(buildGroups([group], this.defaults, this.#groups, 'RMSProp.addParamGroup'));
+    const groups = buildGroups([group], this.defaults, this.#groups, 'RMSProp.addParamGroup');
+    this.#checkArenaRoom(groups, 'RMSProp.addParamGroup');
+    this.#register(groups);
   }
 
   /**
@@ -274,6 +289,8 @@ export class RMSProp {
       return;
     }
 
+    const kernel = this.#kernel;
+    const memory = this.#arena?.memory.buffer;
     k = 0;
     for (let gi = 0; gi < groups.length; gi++) {
       const group = groups[gi]!;
@@ -286,9 +303,23 @@ export class RMSProp {
         const data = params[i]!.data;
         const state = st[i]!;
         // A feature switched on after registration gets its zeroed buffer now (PyTorch raises).
-        if (group.centered && state.gradAvg === null) state.gradAvg = zerosLike(data);
-        if (group.momentum > 0 && state.momentumBuffer === null) state.momentumBuffer = zerosLike(data);
-        rmspropStep(data, grad, state, group);
+        if (group.centered && state.gradAvg === null) state.gradAvg = this.#zeros(data);
+        if (group.momentum > 0 && state.momentumBuffer === null) state.momentumBuffer = this.#zeros(data);
+        if (
+          kernel !== undefined &&
+          // Centered with bias correction is ill-conditioned on its first steps (see
+          // docs/algorithm.md): float32 arithmetic cannot follow the TS kernel there.
+          !(group.centered && group.biasCorrection) &&
+          data.buffer === memory &&
+          grad.buffer === memory &&
+          state.squareAvg.buffer === memory &&
+          (!group.centered || state.gradAvg!.buffer === memory) &&
+          (!(group.momentum > 0) || state.momentumBuffer!.buffer === memory)
+        ) {
+          simdStep(kernel, data as Float32Array, grad as Float32Array, state as RMSPropState<Float32Array>, group);
+        } else {
+          rmspropStep(data, grad, state, group);
+        }
       }
     }
   }
@@ -336,8 +367,8 @@ export class RMSProp {
       this.#states[gi]!.forEach((state, i) => {
         const restored = plan.states[gi]![i]!;
         state.squareAvg.set(restored.squareAvg);
-        state.gradAvg = into(state.gradAvg, restored.gradAvg);
-        state.momentumBuffer = into(state.momentumBuffer, restored.momentumBuffer);
+        state.gradAvg = this.#into(state.gradAvg, restored.gradAvg, state.squareAvg);
+        state.momentumBuffer = this.#into(state.momentumBuffer, restored.momentumBuffer, state.squareAvg);
         state.step = restored.step;
       });
     });
@@ -403,11 +434,50 @@ export class RMSProp {
     return true;
   }
 
+  /**
+   * A zeroed buffer like `like`: in the arena when `like` lives there and the arena has room,
+   * otherwise an ordinary typed array (that parameter is then stepped by the TS kernel).
+   */
+  #zeros(like: FloatArray): FloatArray {
+    const arena = this.#arena;
+    if (arena !== null && like instanceof Float32Array && arena.owns(like) && arena.capacity - arena.used >= like.length) {
+      return arena.alloc(like.length);
+    }
+    return zerosLike(like);
+  }
+
+  /** Copies `from` into `to` when both exist (keeping the buffer a user may hold), else into a new buffer. */
+  #into(to: FloatArray | null, from: FloatArray | null, like: FloatArray): FloatArray | null {
+    if (from === null) return null;
+    const target = to ?? this.#zeros(like);
+    target.set(from);
+    return target;
+  }
+
+  /** Throws, before anything is allocated, when the arena cannot hold the new groups' state. */
+  #checkArenaRoom(groups: readonly ParamGroup[], prefix: string): void {
+    const arena = this.#arena;
+    if (arena === null) return;
+    let needed = 0;
+    for (const group of groups) {
+      const buffers = 1 + (group.centered ? 1 : 0) + (group.momentum > 0 ? 1 : 0);
+      for (const { data } of group.params) {
+        if (data instanceof Float32Array && arena.owns(data)) needed += buffers * ((data.length + 3) & ~3);
+      }
+    }
+    const free = ((arena.capacity + 3) & ~3) - arena.used;
+    if (needed > free) {
+      throw new RangeError(
+        `${prefix}: the arena is full: the state of these parameters needs ${needed} float32 values, ${free} are free; create a larger arena`,
+      );
+    }
+  }
+
   /** Allocates the state of checked groups and makes them visible. Cannot throw. */
   #register(groups: readonly ParamGroup[]): void {
     for (const group of groups) {
       const states = group.params.map((param) => {
-        const state: RMSPropState = createState(param.data, group);
+        const state: RMSPropState = createState(param.data, group, (like) => this.#zeros(like));
         this.#stateOf.set(param, state);
         return state;
       });

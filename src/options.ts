@@ -82,15 +82,15 @@ function checkValue(name: OptionName, value: unknown, prefix: string, group: num
 }
 
 /**
- * Checks user-given options: a plain object whose keys are option names (plus `extraKey`:
- * `params` in a group, `nonFinite` in the optimizer's options, which the caller checks) and
- * whose values are in range; `undefined` counts as not given.
+ * Checks user-given options: a plain object whose keys are option names (plus `extraKeys`:
+ * `params` in a group, `nonFinite` and `arena` in the optimizer's options, which the caller
+ * checks) and whose values are in range; `undefined` counts as not given.
  *
  * @param prefix - Start of every message, e.g. `RMSProp`.
  * @param group - The group the options belong to, or -1 for the optimizer's own options.
  * @internal
  */
-export function checkOptions(options: unknown, prefix: string, group: number, extraKey: string): void {
+export function checkOptions(options: unknown, prefix: string, group: number, extraKeys: readonly string[]): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(
       group < 0
@@ -100,12 +100,12 @@ export function checkOptions(options: unknown, prefix: string, group: number, ex
   }
   const record = options as Readonly<Record<string, unknown>>;
   for (const key of Object.keys(record)) {
-    if (key === extraKey) continue;
+    if (extraKeys.includes(key)) continue;
     if (!(OPTION_NAMES as readonly string[]).includes(key)) {
       const hint = Object.hasOwn(SPELLINGS, key)
         ? ` (did you mean ${String(SPELLINGS[key])}?)`
-        : key === 'nonFinite'
-          ? ' (nonFinite applies to the whole optimizer: set it in the optimizer options)'
+        : key === 'nonFinite' || key === 'arena'
+          ? ` (${key} applies to the whole optimizer: set it in the optimizer options)`
           : '';
       throw new TypeError(
         `${prefix}: unknown option "${key}"${inGroup(group)}${hint}; the options are ${OPTION_NAMES.join(', ')}`,

@@ -157,7 +157,7 @@ export function buildGroups(
   const built: ParamGroup[] = [];
   specs.forEach((spec, k) => {
     const group = existing.length + k;
-    checkOptions(spec, prefix, group, 'params');
+    checkOptions(spec, prefix, group, ['params']);
     const params: unknown = (spec as { readonly params?: unknown }).params;
     if (!Array.isArray(params)) {
       throw new TypeError(`${prefix}: invalid params in group ${group}: expected an array, got ${describe(params)}`);

@@ -139,7 +139,9 @@ export const rmspropDefaults: RMSPropHyper = Object.freeze({
  * of the parameter's length and element type.
  *
  * @param param - The parameter buffer the state belongs to (only its length and type are read).
- * @param hyper - Which optional buffers to allocate.
+ * @param hyper - Which optional buffers to allocate, and the square average's starting value.
+ * @param allocate - Makes a zeroed buffer like `param`; by default a new typed array
+ *   ({@link zerosLike}), but it may hand out views of a larger buffer.
  * @returns A new state with `step` 0.
  *
  * @example
@@ -152,13 +154,14 @@ export const rmspropDefaults: RMSPropHyper = Object.freeze({
 export function createState<T extends FloatArray>(
   param: T,
   hyper: Pick<RMSPropHyper, 'momentum' | 'centered' | 'initialAccumulator'>,
+  allocate: (like: T) => T = zerosLike,
 ): RMSPropState<T> {
-  const squareAvg = zerosLike(param);
+  const squareAvg = allocate(param);
   if (hyper.initialAccumulator !== 0) squareAvg.fill(hyper.initialAccumulator);
   return {
     squareAvg,
-    gradAvg: hyper.centered ? zerosLike(param) : null,
-    momentumBuffer: hyper.momentum > 0 ? zerosLike(param) : null,
+    gradAvg: hyper.centered ? allocate(param) : null,
+    momentumBuffer: hyper.momentum > 0 ? allocate(param) : null,
     step: 0,
   };
 }

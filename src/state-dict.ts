@@ -171,7 +171,7 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[]): LoadPla
   savedGroups.forEach((g: unknown, gi) => {
     if (!isRecord(g)) fail(`invalid group ${gi}: expected an object, got ${describe(g)}`);
     if (!isRecord(g['hyper'])) fail(`invalid hyper of group ${gi}: expected an object, got ${describe(g['hyper'])}`);
-    checkOptions(g['hyper'], P, gi, '');
+    checkOptions(g['hyper'], P, gi, []);
     const h = g['hyper'] as unknown as RMSPropHyper;
     checkHyper(h, P, gi);
     const copy = {} as Record<string, unknown>;

@@ -1,6 +1,6 @@
 // Replays a PyTorch fixture case through the RMSProp class.
 import { RMSProp } from '../../src/index.js';
-import type { FloatArray, ParamGroup, RMSPropOptions } from '../../src/index.js';
+import type { Arena, FloatArray, ParamGroup, RMSPropOptions } from '../../src/index.js';
 import type { FixtureCase } from './torch-fixture.js';
 import { trajectoryError } from './compare.js';
 
@@ -17,10 +17,17 @@ export interface ReplayResult {
   readonly worst: number;
 }
 
-export function replay(c: FixtureCase): ReplayResult {
-  const make = (v: readonly number[]): FloatArray => (c.dtype === 'float64' ? Float64Array.from(v) : Float32Array.from(v));
+/** Replays a case; with an arena, every float32 parameter and gradient lives in it. */
+export function replay(c: FixtureCase, arena?: Arena): ReplayResult {
+  const make = (v: readonly number[]): FloatArray => {
+    if (c.dtype === 'float64') return Float64Array.from(v);
+    if (arena === undefined) return Float32Array.from(v);
+    const view = arena.alloc(v.length);
+    view.set(v);
+    return view;
+  };
   const params: MutableParam[] = c.init.map((v, i) => ({ data: make(v), grad: null, name: `p${i}` }));
-  const options = c.options as RMSPropOptions;
+  const options = { ...(c.options as RMSPropOptions), ...(arena === undefined ? {} : { arena }) };
   const opt =
     c.groups === null
       ? new RMSProp(params, options)
