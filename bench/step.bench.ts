@@ -1,18 +1,33 @@
-// `npm run bench`: the RMSProp update against a bare loop doing the same arithmetic, and the
-// machine's copy bandwidth, measured side by side in one process with tinybench. `RMSProp.step`
-// runs with the default nonFinite: 'throw' (a read-only scan of the gradient first) except in
-// the row that says 'apply', which shows what the scan costs.
+// `npm run bench`: the RMSProp update, every implementation side by side in one process
+// (tinybench, used directly), at n = 1e3 … 1e7 float32 elements.
 //
-// Reports ns per element and each implementation's ratio to the bare loop. Every buffer is
-// allocated before the run; the parameters are read after it so nothing is optimised away.
+// Rows: a bare loop doing PyTorch's plain update inline (the speed the TS kernel should reach);
+// RMSProp.step() plain, momentum and centered, with the default nonFinite: 'throw' scan and
+// plain without it ('apply'); the WebAssembly SIMD path (RMSProp with an arena) plain and
+// momentum; TypedArray.set copying 20 bytes per element (the memory-bandwidth floor: the update
+// reads param, grad and squareAvg and writes two of them, 20 bytes per element); TFJS 4.22's
+// tf.train.rmsprop on its cpu and wasm backends.
+//
+// Rounds are interleaved: every round measures each row once, briefly, and the table reports
+// each row's median over the rounds, so a slow spell of the machine hits every row alike. Each
+// row is warmed up first (past on-stack replacement: the first call at 1e6+ elements is 4-6x
+// slower). Buffers are allocated before the run and read after it.
+//
+// `npm run bench -- --quick` runs 1e3 … 1e5 with fewer rounds; `--no-tfjs` leaves TFJS out.
 import { cpus } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import { Bench } from 'tinybench';
-import { RMSProp, createState, rmspropDefaults, rmspropStep } from '../src/index.js';
+import { RMSProp, createArena } from '../src/index.js';
+import type { OptimizerOptions } from '../src/index.js';
 
-const SIZES = [1e3, 1e4, 1e5, 1e6, 1e7];
 const quick = process.argv.includes('--quick');
+const withTfjs = !process.argv.includes('--no-tfjs');
+const SIZES = quick ? [1e3, 1e4, 1e5] : [1e3, 1e4, 1e5, 1e6, 1e7];
+const ROUNDS = quick ? 3 : 5;
 
-/** The plain update written inline: the speed the kernel should reach. */
+/** PyTorch's plain update written inline: the speed the TS kernel should reach. */
 function bareLoop(param: Float32Array, grad: Float32Array, sq: Float32Array, lr: number, alpha: number, eps: number): void {
   const beta = 1 - alpha;
   for (let i = 0; i < param.length; i++) {
@@ -23,71 +38,207 @@ function bareLoop(param: Float32Array, grad: Float32Array, sq: Float32Array, lr:
   }
 }
 
-function filled(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    a[i] = x / 2147483648 - 0.5;
+/** PyTorch's momentum update written inline. */
+function bareMomentum(param: Float32Array, grad: Float32Array, sq: Float32Array, mb: Float32Array, lr: number, alpha: number, eps: number, mu: number): void {
+  const beta = 1 - alpha;
+  for (let i = 0; i < param.length; i++) {
+    const g = grad[i]!;
+    const v = alpha * sq[i]! + beta * g * g;
+    sq[i] = v;
+    const b = mu * mb[i]! + g / (Math.sqrt(v) + eps);
+    mb[i] = b;
+    param[i] = param[i]! - lr * b;
+  }
+}
+
+/** PyTorch's centered update written inline (with this library's clamp). */
+function bareCentered(param: Float32Array, grad: Float32Array, sq: Float32Array, ga: Float32Array, lr: number, alpha: number, eps: number): void {
+  const beta = 1 - alpha;
+  for (let i = 0; i < param.length; i++) {
+    const g = grad[i]!;
+    const v = alpha * sq[i]! + beta * g * g;
+    sq[i] = v;
+    const m = alpha * ga[i]! + beta * g;
+    ga[i] = m;
+    let s = v - m * m;
+    if (s <= 0) s = 0;
+    param[i] = param[i]! - (lr * g) / (Math.sqrt(s) + eps);
+  }
+}
+
+function fill(a: Float32Array, seed: number): Float32Array {
+  let x = seed >>> 0;
+  for (let i = 0; i < a.length; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    a[i] = x / 4294967296 - 0.5;
   }
   return a;
 }
 
 interface Row {
-  readonly n: number;
   readonly name: string;
-  readonly nsPerElement: number;
+  /** Bytes of memory traffic per element (reads + writes the update needs). */
+  readonly bytes: number;
+  readonly run: () => void;
+  /** Switches the TFJS backend before the row runs. */
+  readonly backend?: string;
+  readonly check: () => number;
 }
 
-async function measure(n: number): Promise<Row[]> {
-  const time = quick ? 100 : n >= 1e6 ? 1500 : 600;
-  const bench = new Bench({ time, warmupTime: quick ? 50 : 300, iterations: 8 });
+function rows(n: number): Row[] {
   const lr = 1e-3;
-  const param = filled(n, 1);
-  const grad = filled(n, 2);
+  const out: Row[] = [];
+  const p = fill(new Float32Array(n), 1);
+  const g = fill(new Float32Array(n), 2);
   const sq = new Float32Array(n);
-  bench.add('bare loop', () => bareLoop(param, grad, sq, lr, 0.99, 1e-8));
+  out.push({ name: 'bare loop (plain update inline)', bytes: 20, run: () => bareLoop(p, g, sq, lr, 0.99, 1e-8), check: () => p[0]! });
+  const mb = new Float32Array(n);
+  out.push({ name: 'bare loop, momentum', bytes: 28, run: () => bareMomentum(p, g, sq, mb, lr, 0.99, 1e-8, 0.9), check: () => p[0]! });
+  const ga = new Float32Array(n);
+  out.push({ name: 'bare loop, centered', bytes: 28, run: () => bareCentered(p, g, sq, ga, lr, 0.99, 1e-8), check: () => p[0]! });
 
-  const kState = createState(param, rmspropDefaults);
-  const hyper = { ...rmspropDefaults, lr };
-  bench.add('rmspropStep (kernel)', () => rmspropStep(param, grad, kState, hyper));
-
-  for (const [name, options] of [
-    ['RMSProp.step plain', {}],
-    ["RMSProp.step plain, nonFinite 'apply' (no scan)", { nonFinite: 'apply' }],
-    ['RMSProp.step momentum', { momentum: 0.9 }],
-    ['RMSProp.step centered', { centered: true }],
-  ] as const) {
-    const p = { data: filled(n, 3), grad: filled(n, 4) };
-    const opt = new RMSProp([p], { lr, ...options });
-    bench.add(name, () => opt.step());
+  const ts = (name: string, bytes: number, options: OptimizerOptions): void => {
+    const w = { data: fill(new Float32Array(n), 3), grad: fill(new Float32Array(n), 4) };
+    const opt = new RMSProp([w], { lr, ...options });
+    out.push({ name, bytes, run: () => opt.step(), check: () => w.data[0]! });
+  };
+  ts('RMSProp.step plain', 20, {});
+  ts("RMSProp.step plain, nonFinite 'apply'", 20, { nonFinite: 'apply' });
+  ts('RMSProp.step momentum', 28, { momentum: 0.9 });
+  ts("RMSProp.step momentum, nonFinite 'apply'", 28, { momentum: 0.9, nonFinite: 'apply' });
+  ts('RMSProp.step centered', 28, { centered: true });
+  ts("RMSProp.step centered, nonFinite 'apply'", 28, { centered: true, nonFinite: 'apply' });
+  if (n === 1e5) {
+    // Many small tensors: 4 000 parameters of 25 elements, the same 100 000 elements in all.
+    const many = Array.from({ length: 4000 }, (_, i) => ({ data: fill(new Float32Array(25), 10 + i), grad: fill(new Float32Array(25), 20000 + i) }));
+    const opt = new RMSProp(many, { lr, nonFinite: 'apply' });
+    out.push({ name: "RMSProp.step, 4 000 tensors of 25, nonFinite 'apply'", bytes: 20, run: () => opt.step(), check: () => many[0]!.data[0]! });
+    const optScan = new RMSProp(many.map((w) => ({ data: w.data.slice(), grad: w.grad })), { lr });
+    out.push({ name: 'RMSProp.step, 4 000 tensors of 25', bytes: 20, run: () => optScan.step(), check: () => many[0]!.data[0]! });
   }
 
-  // Copy bandwidth: TypedArray.set over 5 floats per element (read 20 bytes, write 20 bytes).
-  const src = filled(5 * n, 5);
-  const dst = new Float32Array(5 * n);
-  bench.add('copy 20 B/element (TypedArray.set)', () => dst.set(src));
+  // One arena per size for the SIMD rows: data, grad and state of two parameters.
+  const arena = createArena(8 * Math.ceil(n / 4) * 4 + 64);
+  const simd = (name: string, bytes: number, options: OptimizerOptions): void => {
+    const w = { data: fill(arena.alloc(n), 5), grad: fill(arena.alloc(n), 6) };
+    const opt = new RMSProp([w], { lr, arena, nonFinite: 'apply', ...options });
+    out.push({ name, bytes, run: () => opt.step(), check: () => w.data[0]! });
+  };
+  simd("SIMD (arena) plain, nonFinite 'apply'", 20, {});
+  simd("SIMD (arena) momentum, nonFinite 'apply'", 28, { momentum: 0.9 });
 
-  await bench.run();
-  if (!Number.isFinite(param[0]! + dst[0]!)) throw new Error('benchmark produced a non-finite value');
-  return bench.tasks.map((task) => {
-    const r = task.result;
-    if (r.state !== 'completed') throw new Error(`${task.name} did not complete: ${r.state}`);
-    return { n, name: task.name, nsPerElement: (r.latency.mean * 1e6) / n };
+  const src = fill(new Float32Array(5 * n), 7);
+  const dst = new Float32Array(5 * n);
+  out.push({ name: 'copy 20 B/element (TypedArray.set): the floor', bytes: 20, run: () => dst.set(src), check: () => dst[0]! });
+
+  if (withTfjs) {
+    for (const backend of ['cpu', 'wasm']) {
+      if (backend === 'cpu' && n > 1e6) continue; // ~355 ns/element: seconds per step
+      tf.setBackend(backend);
+      const name = `tfjs-${backend}-${n}`;
+      const v = tf.variable(tf.tensor1d(fill(new Float32Array(n), 8)), true, name);
+      const grad = tf.tensor1d(fill(new Float32Array(n), 9));
+      const opt = tf.train.rmsprop(lr, 0.9, 0, 1e-7);
+      out.push({
+        name: `TFJS 4.22 tf.train.rmsprop, ${backend} backend`,
+        bytes: 20,
+        backend,
+        run: () => opt.applyGradients({ [name]: grad }),
+        check: () => v.dataSync()[0]!,
+      });
+    }
+  }
+  return out;
+}
+
+interface Result {
+  readonly n: number;
+  readonly name: string;
+  readonly bytes: number;
+  readonly ns: number;
+}
+
+async function measure(n: number): Promise<Result[]> {
+  const list = rows(n);
+  for (const row of list) {
+    if (row.backend) await tf.setBackend(row.backend);
+    for (let i = 0; i < (n >= 1e6 ? 3 : 20); i++) row.run(); // warm up, past OSR
+  }
+  const samples = new Map<string, number[]>(list.map((r) => [r.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const row of list) {
+      if (row.backend) await tf.setBackend(row.backend);
+      const slow = row.backend === 'cpu' || n >= 1e7;
+      const bench = new Bench({ time: quick ? 60 : slow ? 150 : 250, warmupTime: 0, warmupIterations: 0, iterations: slow ? 2 : 5 });
+      bench.add(row.name, row.run);
+      await bench.run();
+      const r = bench.tasks[0]!.result;
+      if (r.state !== 'completed') throw new Error(`${row.name} did not complete: ${r.state}`);
+      samples.get(row.name)!.push((r.latency.mean * 1e6) / n);
+    }
+  }
+  for (const row of list) if (!Number.isFinite(row.check())) throw new Error(`${row.name} produced a non-finite value`);
+  return list.map((row) => {
+    const s = [...samples.get(row.name)!].sort((a, b) => a - b);
+    return { n, name: row.name, bytes: row.bytes, ns: s[Math.floor(s.length / 2)]! };
   });
 }
 
-const rows: Row[] = [];
-for (const n of quick ? SIZES.slice(0, 3) : SIZES) rows.push(...(await measure(n)));
+await tf.setBackend('wasm');
+await tf.setBackend('cpu');
+const results: Result[] = [];
+for (const n of SIZES) {
+  results.push(...(await measure(n)));
+  process.stderr.write(`measured n = ${n}\n`);
+}
 
-console.log(`node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${new Date().toISOString().slice(0, 10)}`);
-console.log('| implementation | ' + SIZES.filter((n) => rows.some((r) => r.n === n)).map((n) => `n = ${n.toExponential(0)}`).join(' | ') + ' |');
-console.log('|---|' + SIZES.filter((n) => rows.some((r) => r.n === n)).map(() => '---').join('|') + '|');
-for (const name of [...new Set(rows.map((r) => r.name))]) {
-  const cells = SIZES.filter((n) => rows.some((r) => r.n === n)).map((n) => {
-    const row = rows.find((r) => r.n === n && r.name === name)!;
-    const bare = rows.find((r) => r.n === n && r.name === 'bare loop')!;
-    return `${row.nsPerElement.toFixed(2)} ns (${(row.nsPerElement / bare.nsPerElement).toFixed(2)}x)`;
+const find = (n: number, prefix: string): Result | undefined => results.find((r) => r.n === n && r.name.startsWith(prefix));
+const names = [...new Set(results.map((r) => r.name))];
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+console.log(`node ${process.version}, ${cpu}, ${cpus().length} cores, ${new Date().toISOString().slice(0, 10)}, ${ROUNDS} interleaved rounds, median`);
+console.log('');
+console.log('ns per element (GB/s of the memory traffic the update needs):');
+console.log('');
+console.log(`| implementation | ${SIZES.map((n) => `n = ${n.toExponential(0).replace('+', '')}`).join(' | ')} |`);
+console.log(`|---|${SIZES.map(() => '---:').join('|')}|`);
+for (const name of names) {
+  const cells = SIZES.map((n) => {
+    const r = results.find((x) => x.n === n && x.name === name);
+    return r ? `${r.ns.toFixed(2)} (${(r.bytes / r.ns).toFixed(1)})` : '—';
   });
   console.log(`| ${name} | ${cells.join(' | ')} |`);
 }
+console.log('');
+console.log('ratios (time / time of the reference):');
+console.log('');
+const ratio = (a: string, b: string): string[] =>
+  SIZES.map((n) => {
+    const x = find(n, a);
+    const y = find(n, b);
+    return x && y ? `${(x.ns / y.ns).toFixed(2)}x` : '—';
+  });
+console.log(`| ratio | ${SIZES.map((n) => `n = ${n.toExponential(0).replace('+', '')}`).join(' | ')} |`);
+console.log(`|---|${SIZES.map(() => '---:').join('|')}|`);
+const ratios: [string, string, string][] = [
+  ["TS plain 'apply' / bare loop (target <= 1.1)", "RMSProp.step plain, nonFinite 'apply'", 'bare loop (plain'],
+  ["TS momentum 'apply' / bare momentum (target <= 1.1)", "RMSProp.step momentum, nonFinite 'apply'", 'bare loop, momentum'],
+  ["TS centered 'apply' / bare centered (target <= 1.1)", "RMSProp.step centered, nonFinite 'apply'", 'bare loop, centered'],
+  ['TS plain with the scan / bare loop', 'RMSProp.step plain', 'bare loop (plain'],
+  ["4 000 x 25 'apply' / flat bare loop (target <= 1.3)", "RMSProp.step, 4 000 tensors of 25, nonFinite 'apply'", 'bare loop (plain'],
+  ['4 000 x 25 with the scan / flat bare loop', 'RMSProp.step, 4 000 tensors of 25', 'bare loop (plain'],
+  ['SIMD plain / copy floor (target <= 2)', 'SIMD (arena) plain', 'copy'],
+  ['TS plain / copy floor', "RMSProp.step plain, nonFinite 'apply'", 'copy'],
+];
+const speedups: [string, string, string][] = [
+  ['SIMD plain vs bare loop (target >= 6)', 'bare loop (plain', 'SIMD (arena) plain'],
+  ['SIMD momentum vs bare momentum', 'bare loop, momentum', 'SIMD (arena) momentum'],
+  ['SIMD plain vs TFJS wasm (target >= 7 from 1e5)', 'TFJS 4.22 tf.train.rmsprop, wasm', 'SIMD (arena) plain'],
+  ['SIMD plain vs TFJS cpu (target >= 45)', 'TFJS 4.22 tf.train.rmsprop, cpu', 'SIMD (arena) plain'],
+];
+for (const [label, a, b] of ratios) console.log(`| ${label} | ${ratio(a, b).join(' | ')} |`);
+console.log('');
+console.log('speed-ups (time of the slower / time of the faster):');
+console.log('');
+console.log(`| speed-up | ${SIZES.map((n) => `n = ${n.toExponential(0).replace('+', '')}`).join(' | ')} |`);
+console.log(`|---|${SIZES.map(() => '---:').join('|')}|`);
+for (const [label, a, b] of speedups) console.log(`| ${label} | ${ratio(a, b).join(' | ')} |`);

@@ -133,6 +133,13 @@ export class RMSProp {
   readonly #stateOf = new Map<ParamRef, RMSPropState>();
   /** Scratch: the gradients checked in a step, one slot per parameter, so each is read once. */
   #grads: (FloatArray | null)[] = [];
+  /**
+   * The data and grad objects each slot last passed `checkBuffers` with. Typed arrays keep
+   * their type, offset and buffer for life, so the same pair with the same lengths needs no
+   * second look: an engine that reuses its buffers pays two identity tests per parameter.
+   */
+  #checkedData: (FloatArray | null)[] = [];
+  #checkedGrad: (FloatArray | null)[] = [];
   #nonFinite: NonFinitePolicy;
   #skipped = 0;
   readonly #arena: Arena | null;
@@ -281,7 +288,20 @@ export class RMSProp {
       for (let i = 0; i < params.length; i++, k++) {
         const param = params[i]!;
         const grad = param.grad;
-        grads[k] = grad === null ? null : checkBuffers(param, grad, st[i]!, gi, i);
+        if (grad === null) {
+          grads[k] = null;
+        } else if (
+          grad === this.#checkedGrad[k] &&
+          param.data === this.#checkedData[k] &&
+          grad.length === st[i]!.squareAvg.length &&
+          param.data.length === grad.length
+        ) {
+          grads[k] = grad;
+        } else {
+          grads[k] = checkBuffers(param, grad, st[i]!, gi, i);
+          this.#checkedGrad[k] = grad;
+          this.#checkedData[k] = param.data;
+        }
       }
     }
     if (this.#nonFinite !== 'apply' && !this.#gradsFinite()) {
@@ -485,5 +505,7 @@ export class RMSProp {
     }
     this.#groups = Object.freeze([...this.#groups, ...groups]);
     this.#grads = this.#groups.flatMap((g) => g.params.map(() => null));
+    this.#checkedData = this.#grads.slice();
+    this.#checkedGrad = this.#grads.slice();
   }
 }

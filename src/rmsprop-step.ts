@@ -224,14 +224,28 @@ export function rmspropStep<T extends FloatArray>(
   const mb = momentum > 0 ? state.momentumBuffer : null;
   const t = ++state.step;
 
-  if (ga === null && mb === null && !hyper.epsInSqrt && !hyper.biasCorrection && !decoupled) {
-    // PyTorch's plain update, the common case: nothing folded in that it does not need.
+  // PyTorch's own variants, the common cases, get loops with nothing folded in that they do not
+  // need: a loop-invariant branch or coefficient costs 10-30% in V8 even where it is never taken.
+  const pytorch = ga === null && !hyper.epsInSqrt && !hyper.biasCorrection && !decoupled;
+  if (pytorch && mb === null) {
     for (let i = 0; i < n; i++) {
       const p = param[i]!;
       const g = sign * grad[i]! + wd * p;
       const v = alpha * sq[i]! + beta * g * g;
       sq[i] = v;
       param[i] = p - (lr * g) / (Math.sqrt(v) + eps);
+    }
+    return;
+  }
+  if (pytorch && !hyper.lrInMomentum && !hyper.nesterov) {
+    for (let i = 0; i < n; i++) {
+      const p = param[i]!;
+      const g = sign * grad[i]! + wd * p;
+      const v = alpha * sq[i]! + beta * g * g;
+      sq[i] = v;
+      const b = momentum * mb![i]! + g / (Math.sqrt(v) + eps);
+      mb![i] = b;
+      param[i] = p - lr * b;
     }
     return;
   }

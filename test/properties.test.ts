@@ -48,7 +48,7 @@ describe('rmspropStep, for any hyperparameters and finite gradients', () => {
     const param: FloatArray = T.from(r.init);
     const state = createState(param, h);
     const refParam = Array.from(param);
-    const refState = referenceState(param.length, h);
+    const refState = referenceState(param.length, h, round);
     for (const g of r.grads) {
       const grad = T.from(g);
       rmspropStep(param, grad, state, h);

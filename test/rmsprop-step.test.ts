@@ -66,7 +66,7 @@ describe('rmspropStep', () => {
           const param = T.from(init);
           const state = createState(param, hyper);
           const refParam = [...init];
-          const refState = referenceState(n, hyper);
+          const refState = referenceState(n, hyper, round);
           for (let t = 0; t < 12; t++) {
             const g = normals(random, n, t % 3 === 0 ? 100 : 0.5).map(round);
             rmspropStep(param, T.from(g), state, hyper);

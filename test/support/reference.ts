@@ -11,10 +11,11 @@ export interface ReferenceState {
   step: number;
 }
 
-export function referenceState(n: number, hyper: RMSPropHyper): ReferenceState {
+/** Zeroed state; the square average holds `initialAccumulator` as stored (rounded by `round`). */
+export function referenceState(n: number, hyper: RMSPropHyper, round: (x: number) => number = (x) => x): ReferenceState {
   const zeros = (): number[] => new Array<number>(n).fill(0);
   return {
-    squareAvg: new Array<number>(n).fill(hyper.initialAccumulator),
+    squareAvg: new Array<number>(n).fill(round(hyper.initialAccumulator)),
     gradAvg: hyper.centered ? zeros() : null,
     momentumBuffer: hyper.momentum > 0 ? zeros() : null,
     step: 0,
