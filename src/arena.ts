@@ -15,7 +15,19 @@ interface WasmApi {
   validate(bytes: Uint8Array): boolean;
 }
 
-/** The SIMD kernel's entry point: see wasm/rmsprop.wat for its arguments. @internal */
+/** The SIMD kernel's plain entry point: see wasm/rmsprop.wat for its arguments. @internal */
+export type SimdPlain = (
+  p: number, g: number, sq: number, n: number,
+  lr: number, alpha: number, beta: number, eps: number, wd: number, sign: number,
+) => void;
+
+/** The SIMD kernel's entry points. @internal */
+export interface SimdKernel {
+  readonly step: SimdStep;
+  readonly plain: SimdPlain;
+}
+
+/** The SIMD kernel's general entry point: see wasm/rmsprop.wat for its arguments. @internal */
 export type SimdStep = (
   p: number, g: number, sq: number, ga: number, mb: number, n: number,
   lr: number, alpha: number, beta: number, epsIn: number, epsOut: number, wd: number,
@@ -54,7 +66,7 @@ export interface Arena {
 const PAGE = 65536;
 /** Bytes reserved at offset 0, so that no view starts at address 0. */
 const RESERVED = 16;
-const kernels = new WeakMap<Arena, SimdStep>();
+const kernels = new WeakMap<Arena, SimdKernel>();
 
 /**
  * Creates an {@link Arena} with room for `capacity` float32 values, in one fixed-size
@@ -111,12 +123,12 @@ export function createArena(capacity: number): Arena {
       return view.buffer === memory.buffer;
     },
   };
-  kernels.set(arena, instance.exports['step'] as SimdStep);
+  kernels.set(arena, { step: instance.exports['step'] as SimdStep, plain: instance.exports['plain'] as SimdPlain });
   return Object.freeze(arena);
 }
 
 /** The SIMD kernel instantiated over `arena`'s memory. @internal */
-export function arenaKernel(arena: Arena): SimdStep | undefined {
+export function arenaKernel(arena: Arena): SimdKernel | undefined {
   return kernels.get(arena);
 }
 

@@ -1,5 +1,5 @@
 import { arenaKernel, isArena } from './arena.js';
-import type { Arena, SimdStep } from './arena.js';
+import type { Arena, SimdKernel } from './arena.js';
 import { describe } from './describe.js';
 import { allFinite, firstNonFinite } from './finite.js';
 import { checkHyper, checkOptions, resolveOptions } from './options.js';
@@ -143,7 +143,7 @@ export class RMSProp {
   #nonFinite: NonFinitePolicy;
   #skipped = 0;
   readonly #arena: Arena | null;
-  readonly #kernel: SimdStep | undefined;
+  readonly #kernel: SimdKernel | undefined;
 
   /**
    * @param params - The parameters, or parameter groups `{ params, ...options }`; not empty.

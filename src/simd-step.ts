@@ -1,4 +1,4 @@
-import type { SimdStep } from './arena.js';
+import type { SimdKernel } from './arena.js';
 import type { RMSPropHyper, RMSPropState } from './rmsprop-step.js';
 
 /**
@@ -11,7 +11,7 @@ import type { RMSPropHyper, RMSPropState } from './rmsprop-step.js';
  * @internal
  */
 export function simdStep(
-  kernel: SimdStep,
+  kernel: SimdKernel,
   param: Float32Array,
   grad: Float32Array,
   state: RMSPropState<Float32Array>,
@@ -22,13 +22,20 @@ export function simdStep(
   const decoupled = hyper.decoupledWeightDecay;
   const centered = hyper.centered && state.gradAvg !== null;
   const momentum = hyper.momentum > 0 && state.momentumBuffer !== null;
+  if (!centered && !momentum && !hyper.epsInSqrt && !hyper.biasCorrection && !decoupled) {
+    kernel.plain(
+      param.byteOffset, grad.byteOffset, state.squareAvg.byteOffset, param.length,
+      lr, hyper.alpha, 1 - hyper.alpha, hyper.eps, hyper.weightDecay, hyper.maximize ? -1 : 1,
+    );
+    return;
+  }
   const flags =
     (centered ? 1 : 0) |
     (momentum ? 2 : 0) |
     (hyper.nesterov ? 4 : 0) |
     (hyper.biasCorrection ? 8 : 0) |
     (decoupled ? 16 : 0);
-  kernel(
+  kernel.step(
     param.byteOffset,
     grad.byteOffset,
     state.squareAvg.byteOffset,

@@ -5,6 +5,8 @@
 ;; operation, but in float32 (each operation rounded, as PyTorch's float32 tensors do) four
 ;; elements at a time; the last n % 4 elements run through the same steps one at a time.
 ;;
+;; Two entry points: plain(...) for PyTorch's plain update, step(...) for every variant.
+;;
 ;; step(p, g, sq, ga, mb, n, hyperparameters..., flags): byte offsets of param, grad, squareAvg,
 ;; gradAvg and momentumBuffer (ga and mb are read only when their flag is set), the element count,
 ;; then the hyperparameters, pre-folded by the caller exactly as the TS kernel folds them:
@@ -122,6 +124,48 @@
         (else
           (local.set $sP (f32.sub (local.get $sP) (f32.div (f32.mul (local.get $lr) (local.get $sG)) (local.get $sD))))))
         (f32.store (i32.add (local.get $p) (local.get $i)) (local.get $sP))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $one))))
+
+  ;; plain(p, g, sq, n, lr, alpha, beta, eps, wd, sign): PyTorch's plain update (no centered, no
+  ;; momentum, eps outside the root, coupled weight decay, no bias correction) without the
+  ;; general loop's branches.
+  (func (export "plain")
+    (param $p i32) (param $g i32) (param $sq i32) (param $n i32)
+    (param $lr f32) (param $alpha f32) (param $beta f32) (param $eps f32) (param $wd f32) (param $sign f32)
+    (local $i i32) (local $vecEnd i32) (local $end i32)
+    (local $vlr v128) (local $valpha v128) (local $vbeta v128) (local $veps v128) (local $vwd v128) (local $vsign v128)
+    (local $P v128) (local $G v128) (local $V v128)
+    (local $sP f32) (local $sG f32) (local $sV f32)
+    (local.set $vlr (f32x4.splat (local.get $lr)))
+    (local.set $valpha (f32x4.splat (local.get $alpha)))
+    (local.set $vbeta (f32x4.splat (local.get $beta)))
+    (local.set $veps (f32x4.splat (local.get $eps)))
+    (local.set $vwd (f32x4.splat (local.get $wd)))
+    (local.set $vsign (f32x4.splat (local.get $sign)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
+    (local.set $i (i32.const 0))
+    (block $vecDone
+      (loop $vec
+        (br_if $vecDone (i32.ge_u (local.get $i) (local.get $vecEnd)))
+        (local.set $P (v128.load (i32.add (local.get $p) (local.get $i))))
+        (local.set $G (f32x4.add (f32x4.mul (local.get $vsign) (v128.load (i32.add (local.get $g) (local.get $i)))) (f32x4.mul (local.get $vwd) (local.get $P))))
+        (local.set $V (f32x4.add (f32x4.mul (local.get $valpha) (v128.load (i32.add (local.get $sq) (local.get $i)))) (f32x4.mul (f32x4.mul (local.get $vbeta) (local.get $G)) (local.get $G))))
+        (v128.store (i32.add (local.get $sq) (local.get $i)) (local.get $V))
+        (v128.store (i32.add (local.get $p) (local.get $i))
+          (f32x4.sub (local.get $P) (f32x4.div (f32x4.mul (local.get $vlr) (local.get $G)) (f32x4.add (f32x4.sqrt (local.get $V)) (local.get $veps)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vec)))
+    (block $done
+      (loop $one
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $sP (f32.load (i32.add (local.get $p) (local.get $i))))
+        (local.set $sG (f32.add (f32.mul (local.get $sign) (f32.load (i32.add (local.get $g) (local.get $i)))) (f32.mul (local.get $wd) (local.get $sP))))
+        (local.set $sV (f32.add (f32.mul (local.get $alpha) (f32.load (i32.add (local.get $sq) (local.get $i)))) (f32.mul (f32.mul (local.get $beta) (local.get $sG)) (local.get $sG))))
+        (f32.store (i32.add (local.get $sq) (local.get $i)) (local.get $sV))
+        (f32.store (i32.add (local.get $p) (local.get $i))
+          (f32.sub (local.get $sP) (f32.div (f32.mul (local.get $lr) (local.get $sG)) (f32.add (f32.sqrt (local.get $sV)) (local.get $eps)))))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $one))))
 )
