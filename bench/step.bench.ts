@@ -14,6 +14,7 @@
 // slower). Buffers are allocated before the run and read after it.
 //
 // `npm run bench -- --quick` runs 1e3 … 1e5 with fewer rounds; `--no-tfjs` leaves TFJS out.
+// npm run bench starts node with --expose-gc: a full collection runs before every measurement.
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -165,9 +166,13 @@ async function measure(n: number): Promise<Result[]> {
     for (let i = 0; i < (n >= 1e6 ? 3 : 20); i++) row.run(); // warm up, past OSR
   }
   const samples = new Map<string, number[]>(list.map((r) => [r.name, []]));
+  const gc = (globalThis as { gc?: () => void }).gc;
   for (let round = 0; round < ROUNDS; round++) {
     for (const row of list) {
       if (row.backend) await tf.setBackend(row.backend);
+      // TFJS's cpu backend allocates tensors at every step; collect before each row so that no
+      // row pays for another's garbage.
+      gc?.();
       const slow = row.backend === 'cpu' || n >= 1e7;
       const bench = new Bench({ time: quick ? 60 : slow ? 150 : 250, warmupTime: 0, warmupIterations: 0, iterations: slow ? 2 : 5 });
       bench.add(row.name, row.run);

@@ -226,8 +226,22 @@ export function rmspropStep<T extends FloatArray>(
 
   // PyTorch's own variants, the common cases, get loops with nothing folded in that they do not
   // need: a loop-invariant branch or coefficient costs 10-30% in V8 even where it is never taken.
-  const pytorch = ga === null && !hyper.epsInSqrt && !hyper.biasCorrection && !decoupled;
-  if (pytorch && mb === null) {
+  const pytorch = !hyper.epsInSqrt && !hyper.biasCorrection && !decoupled;
+  if (pytorch && ga !== null && mb === null) {
+    for (let i = 0; i < n; i++) {
+      const p = param[i]!;
+      const g = sign * grad[i]! + wd * p;
+      const v = alpha * sq[i]! + beta * g * g;
+      sq[i] = v;
+      const m = alpha * ga[i]! + beta * g;
+      ga[i] = m;
+      let s = v - m * m;
+      if (s <= 0) s = 0; // as in the general loop below, with eps outside the root
+      param[i] = p - (lr * g) / (Math.sqrt(s) + eps);
+    }
+    return;
+  }
+  if (pytorch && ga === null && mb === null) {
     for (let i = 0; i < n; i++) {
       const p = param[i]!;
       const g = sign * grad[i]! + wd * p;
@@ -237,7 +251,7 @@ export function rmspropStep<T extends FloatArray>(
     }
     return;
   }
-  if (pytorch && !hyper.lrInMomentum && !hyper.nesterov) {
+  if (pytorch && ga === null && !hyper.lrInMomentum && !hyper.nesterov) {
     for (let i = 0; i < n; i++) {
       const p = param[i]!;
       const g = sign * grad[i]! + wd * p;
