@@ -1,18 +1,11 @@
 import type { RMSPropOptions } from './options.js';
+import { rmspropDefaults } from './rmsprop-step.js';
 
-/** A preset sets every option but lr (where its framework has no default): these unless it says otherwise. */
-const BASE: RMSPropOptions = {
-  weightDecay: 0,
-  momentum: 0,
-  centered: false,
-  maximize: false,
-  epsInSqrt: false,
-  lrInMomentum: false,
-  nesterov: false,
-  initialAccumulator: 0,
-  biasCorrection: false,
-  decoupledWeightDecay: false,
-};
+/**
+ * What every preset starts from: PyTorch's defaults with every switch off, less the three
+ * numbers each framework sets for itself (lr, alpha, eps).
+ */
+const { lr: _lr, alpha: _alpha, eps: _eps, ...BASE } = rmspropDefaults;
 
 function preset(options: RMSPropOptions): RMSPropOptions {
   return Object.freeze({ ...BASE, ...options });

@@ -49,7 +49,7 @@ describe('RMSProp reproduces torch.optim.RMSprop', () => {
       return `${e.toExponential(2)}  ${c.dtype}  ${c.name}`;
     });
     // Printed by `npx vitest run test/optimizer.test.ts`; docs/algorithm.md quotes it.
-    console.log(`worst tensor-relative error against torch ${fixture.torch}, per case:\n${rows.join('\n')}`);
+    console.log(`worst trajectory error (test/support/compare.ts) against torch ${fixture.torch}, per case:\n${rows.join('\n')}`);
     expect(worst.float32).toBeLessThanOrEqual(1e-5);
     expect(worst.float64).toBeLessThanOrEqual(1e-12);
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createState, rmspropDefaults, rmspropStep, zerosLike } from '../src/rmsprop-step.js';
 import type { FloatArray, RMSPropHyper, RMSPropState } from '../src/rmsprop-step.js';
+import { label, switchCombinations } from './support/configs.js';
 import { normals, rng } from './support/random.js';
 import { referenceState, referenceStep } from './support/reference.js';
 
@@ -11,26 +12,7 @@ const DTYPES: readonly [string, Ctor, (x: number) => number][] = [
 ];
 
 // Every combination of the switches that has an effect, with a few hyperparameter settings.
-const CONFIGS: RMSPropHyper[] = [];
-for (const weightDecay of [0, 0.1])
-  for (const decoupledWeightDecay of weightDecay > 0 ? [false, true] : [false])
-    for (const momentum of [0, 0.9])
-      for (const lrInMomentum of momentum > 0 ? [false, true] : [false])
-        for (const nesterov of momentum > 0 ? [false, true] : [false])
-          for (const centered of [false, true])
-            for (const epsInSqrt of [false, true])
-              for (const biasCorrection of [false, true])
-                CONFIGS.push({
-                  ...rmspropDefaults,
-                  weightDecay,
-                  decoupledWeightDecay,
-                  momentum,
-                  lrInMomentum,
-                  nesterov,
-                  centered,
-                  epsInSqrt,
-                  biasCorrection,
-                });
+const CONFIGS: RMSPropHyper[] = switchCombinations();
 CONFIGS.push(
   { ...rmspropDefaults, maximize: true },
   { ...rmspropDefaults, maximize: true, momentum: 0.5, centered: true, weightDecay: 0.01 },
@@ -42,12 +24,6 @@ CONFIGS.push(
   { ...rmspropDefaults, initialAccumulator: 1, epsInSqrt: true, lrInMomentum: true, momentum: 0.9, eps: 1e-10 },
   { ...rmspropDefaults, initialAccumulator: 0.5, centered: true, biasCorrection: true },
 );
-
-const label = (h: RMSPropHyper): string =>
-  Object.entries(h)
-    .filter(([k, v]) => v !== (rmspropDefaults as unknown as Record<string, unknown>)[k])
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(' ') || 'defaults';
 
 function bitsEqual(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;

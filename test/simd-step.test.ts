@@ -5,6 +5,7 @@ import { RMSProp, createState, rmspropDefaults, rmspropStep } from '../src/index
 import type { RMSPropHyper, RMSPropState } from '../src/index.js';
 import { simdStep } from '../src/simd-step.js';
 import { trajectoryError } from './support/compare.js';
+import { label, switchCombinations } from './support/configs.js';
 import { normals, rng } from './support/random.js';
 import { replay } from './support/replay.js';
 import { loadTorchFixture } from './support/torch-fixture.js';
@@ -14,26 +15,11 @@ import { assemble, render } from '../scripts/build-wasm.mjs';
 // Every combination of the switches that has an effect, as in the kernel's table, but centered
 // with bias correction: ill-conditioned on its first step, so that a float32 computation cannot
 // follow a float64 one; the class steps it with the TS kernel (tested below).
-const CONFIGS: RMSPropHyper[] = [];
-for (const weightDecay of [0, 0.1])
-  for (const decoupledWeightDecay of weightDecay > 0 ? [false, true] : [false])
-    for (const momentum of [0, 0.9])
-      for (const lrInMomentum of momentum > 0 ? [false, true] : [false])
-        for (const nesterov of momentum > 0 ? [false, true] : [false])
-          for (const centered of [false, true])
-            for (const epsInSqrt of [false, true])
-              for (const biasCorrection of centered ? [false] : [false, true])
-                CONFIGS.push({ ...rmspropDefaults, weightDecay, decoupledWeightDecay, momentum, lrInMomentum, nesterov, centered, epsInSqrt, biasCorrection });
+const CONFIGS: RMSPropHyper[] = switchCombinations((h) => h.centered && h.biasCorrection);
 CONFIGS.push(
   { ...rmspropDefaults, maximize: true, momentum: 0.5, centered: true },
   { ...rmspropDefaults, lr: 0.1, alpha: 0.9, eps: 1e-3, initialAccumulator: 1 },
 );
-
-const label = (h: RMSPropHyper): string =>
-  Object.entries(h)
-    .filter(([k, v]) => v !== (rmspropDefaults as unknown as Record<string, unknown>)[k])
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(' ') || 'defaults';
 
 describe('the SIMD kernel', () => {
   it('is assembled from wasm/rmsprop.wat as committed (run npm run build:wasm after editing it)', async () => {
