@@ -38,7 +38,15 @@
  * @module
  */
 
-/** A buffer the kernel can update: `Float32Array` or `Float64Array`, or a `subarray` view of one. */
+/**
+ * A buffer the kernel can update: `Float32Array` or `Float64Array`, or a `subarray` view of one.
+ *
+ * @example
+ * ```ts
+ * const flat = new Float32Array(1024);
+ * const w: FloatArray = flat.subarray(0, 512); // a view: only its elements are ever touched
+ * ```
+ */
 export type FloatArray = Float32Array | Float64Array;
 
 /**
