@@ -57,9 +57,23 @@ export interface Arena {
   /**
    * A new zeroed view of `length` float32 values, 16-byte aligned.
    * @throws RangeError when `length` is not a whole number >= 0, or when the arena is full.
+   *
+   * @example
+   * ```ts
+   * const weights = arena.alloc(784 * 128);
+   * const grads = arena.alloc(784 * 128);
+   * ```
    */
   alloc(length: number): Float32Array;
-  /** Whether `view` lies entirely inside this arena's memory. */
+  /**
+   * Whether `view` lies inside this arena's memory.
+   *
+   * @example
+   * ```ts
+   * arena.owns(arena.alloc(4));        // true
+   * arena.owns(new Float32Array(4));   // false
+   * ```
+   */
   owns(view: FloatArray): boolean;
 }
 

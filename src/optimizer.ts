@@ -194,6 +194,16 @@ export class RMSProp {
     return this.#nonFinite;
   }
 
+  /**
+   * Sets the policy for non-finite gradients, from the next step on.
+   *
+   * @throws TypeError for anything but `'throw'`, `'skip'` or `'apply'`; the policy is unchanged.
+   *
+   * @example
+   * ```ts
+   * opt.nonFinite = 'apply'; // PyTorch's behaviour, no scan
+   * ```
+   */
   set nonFinite(policy: NonFinitePolicy) {
     this.#nonFinite = checkPolicy(policy, 'RMSProp.nonFinite');
   }

@@ -106,7 +106,7 @@ export function saveState(
   };
 }
 
-/** What a checked load writes: new hyperparameters per group and new contents per state. */
+/** What a checked load writes: new hyperparameters per group and new contents per state. @internal */
 export interface LoadPlan {
   readonly nonFinite: 'throw' | 'skip' | 'apply';
   readonly skippedSteps: number;
