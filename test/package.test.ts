@@ -1,7 +1,7 @@
-// The published package as a user gets it: `npm pack`, installed into an empty project, imported
+// Node only. The published package as a user gets it: `npm pack`, installed into an empty project, imported
 // by name from JavaScript and from strict TypeScript, replaying PyTorch's trajectories.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,5 +111,39 @@ console.log(JSON.stringify([Array.from(w.data), p[0], s.step]));
     expect(w[1]).toBeCloseTo(3, 5);
     expect(p).toBe(1 - (0.5 * 1) / (Math.sqrt((1 - 0.99) * 1 * 1) + 1e-8));
     expect(step).toBe(1);
+  });
+});
+
+describe('the kernel file, copied alone (the single-file promise)', () => {
+  it('imports nothing, so it can be copied alone, and compiles alone in strict mode', () => {
+    const file = fileURLToPath(new URL('../src/rmsprop-step.ts', import.meta.url));
+    const source = readFileSync(file, 'utf8');
+    expect(source).not.toMatch(/^\s*import\b|^\s*export\s[^;]*\bfrom\s*['"]|\brequire\(|\bimport\(/m);
+
+    const dir = mkdtempSync(join(tmpdir(), 'rmsprop-kernel-'));
+    try {
+      copyFileSync(file, join(dir, 'rmsprop-step.ts'));
+      writeFileSync(
+        join(dir, 'main.ts'),
+        `import { createState, rmspropDefaults, rmspropStep } from './rmsprop-step.js';
+declare const console: { log(message: string): void };
+const w = new Float32Array([1, -2]);
+const s = createState(w, rmspropDefaults);
+rmspropStep(w, new Float32Array([0.5, 0.5]), s, rmspropDefaults);
+console.log(JSON.stringify(Array.from(w)));
+`,
+      );
+      writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+      // Strict, and with no DOM or Node types: the kernel needs neither.
+      const compilerOptions = { strict: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true, isolatedDeclarations: true, declaration: true, target: 'es2022', module: 'nodenext', lib: ['es2022'], types: [], outDir: 'out' };
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['main.ts'] }));
+      const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+      execFileSync('node', [tsc, '-p', 'tsconfig.json'], { cwd: dir });
+      const out = JSON.parse(execFileSync('node', ['out/main.js'], { cwd: dir, encoding: 'utf8' })) as number[];
+      expect(out[0]).toBeCloseTo(0.9, 6);
+      expect(out[1]).toBeCloseTo(-2.1, 6);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,7 +4,7 @@ import type { RMSPropOptions } from '../src/index.js';
 import { normals, rng } from './support/random.js';
 import { trajectoryError } from './support/compare.js';
 import { tfjsRmsprop } from './support/tfjs.js';
-import { readFileSync } from 'node:fs';
+import frameworkFixture from './fixtures/framework-rmsprop.json' with { type: 'json' };
 import type { TfjsRun } from './support/tfjs.js';
 
 const SIZES = [7, 15, 1, 33];
@@ -130,11 +130,7 @@ interface FrameworkCase {
   readonly float64: number[][][];
 }
 
-const frameworkCases = (
-  JSON.parse(readFileSync(new URL('./fixtures/framework-rmsprop.json', import.meta.url), 'utf8')) as {
-    cases: FrameworkCase[];
-  }
-).cases;
+const frameworkCases = (frameworkFixture as unknown as { cases: FrameworkCase[] }).cases;
 
 function oursIn(T: Float32ArrayConstructor | Float64ArrayConstructor, options: RMSPropOptions, c: FrameworkCase): number[][][] {
   const params = c.init.map((v) => ({ data: T.from(v), grad: null as Float32Array | Float64Array | null }));

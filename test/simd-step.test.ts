@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { arenaKernel, createArena } from '../src/arena.js';
 import { RMSProp, createState, rmspropDefaults, rmspropStep } from '../src/index.js';
@@ -9,8 +8,6 @@ import { label, switchCombinations } from './support/configs.js';
 import { normals, rng } from './support/random.js';
 import { replay } from './support/replay.js';
 import { loadTorchFixture } from './support/torch-fixture.js';
-// @ts-expect-error -- a plain JS build script, no types
-import { assemble, render } from '../scripts/build-wasm.mjs';
 
 // Every combination of the switches that has an effect, as in the kernel's table, but centered
 // with bias correction: ill-conditioned on its first step, so that a float32 computation cannot
@@ -22,11 +19,6 @@ CONFIGS.push(
 );
 
 describe('the SIMD kernel', () => {
-  it('is assembled from wasm/rmsprop.wat as committed (run npm run build:wasm after editing it)', async () => {
-    const bytes = (await assemble()) as Uint8Array;
-    expect(readFileSync(new URL('../src/wasm-module.ts', import.meta.url), 'utf8')).toBe(render(bytes));
-  });
-
   it.each(CONFIGS.map((h) => [label(h), h] as const))('equals the TS kernel within float32 rounding: %s', (_l, hyper) => {
     const arena = createArena(1 << 14);
     const kernel = arenaKernel(arena)!;

@@ -1,6 +1,6 @@
-// Reads test/fixtures/torch-rmsprop.json (made by make-torch-fixtures.py) and replays a case.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+// test/fixtures/torch-rmsprop.json (made by make-torch-fixtures.py), imported as a module so
+// that the suite runs in Node and in a browser alike.
+import torchFixture from '../fixtures/torch-rmsprop.json' with { type: 'json' };
 
 export interface FixtureStep {
   readonly set: readonly ({ readonly group: number } & Readonly<Record<string, number | boolean>>)[];
@@ -32,7 +32,6 @@ export interface Fixture {
 }
 
 export function loadTorchFixture(): Fixture {
-  const path = fileURLToPath(new URL('../fixtures/torch-rmsprop.json', import.meta.url));
-  return JSON.parse(readFileSync(path, 'utf8')) as Fixture;
+  return torchFixture as Fixture;
 }
 
