@@ -22,6 +22,7 @@ if (!withBrowser) {
 const NODE_ONLY = ['test/package.test.ts', 'test/docs.test.ts', 'test/wasm-module.test.ts'];
 
 const browserProject: TestProjectInlineConfiguration = {
+  extends: true,
   test: {
     name: 'chromium',
     include: ['test/**/*.test.ts'],
@@ -51,10 +52,18 @@ const browserProject: TestProjectInlineConfiguration = {
   },
 };
 
+// examples/ import the package by name, as users do; the tests run them against src/.
+const alias = {
+  'rmsprop/step': new URL('./src/rmsprop-step.ts', import.meta.url).pathname,
+  rmsprop: new URL('./src/index.ts', import.meta.url).pathname,
+};
+
 export default defineConfig({
+  resolve: { alias },
   test: {
     projects: [
       {
+        extends: true,
         test: { name: 'node', include: ['test/**/*.test.ts'], exclude: ['test/**/*.browser.test.ts'] },
       },
       ...(withBrowser ? [browserProject] : []),
