@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import readme from '../README.md?raw';
 import flatSource from '../examples/flat-buffers.ts?raw';
 import microgradSource from '../examples/micrograd.ts?raw';
+import pageSource from '../examples/page.html?raw';
 import simdSource from '../examples/simd-arena.ts?raw';
 
 const snippet = (source: string): string => source.slice(0, source.indexOf('// (end of the README snippet)')).trim();
@@ -16,6 +17,12 @@ describe('the README quickstarts', () => {
   ])('show %s verbatim', (_name, source) => {
     expect(source).toContain('// (end of the README snippet)');
     expect(readme).toContain('```ts\n' + snippet(source) + '\n```');
+  });
+
+  it('show the <script type="module"> of examples/page.html verbatim (d: the page runs in test/package.test.ts)', () => {
+    const script = pageSource.slice(pageSource.indexOf('<script type="module">'), pageSource.indexOf('</script>') + 9);
+    const dedented = script.split('\n').map((l, i) => (i > 0 && l.startsWith('    ') ? l.slice(4) : l)).join('\n');
+    expect(readme).toContain('```html\n' + dedented + '\n```');
   });
 
   it('(a) an engine with { data, grad } tensors: fits the line', async () => {

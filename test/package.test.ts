@@ -147,3 +147,44 @@ console.log(JSON.stringify(Array.from(w)));
     }
   });
 });
+
+describe('a <script type="module"> in a page (examples/page.html)', () => {
+  it('loads dist/ straight from a static server in headless Chromium and trains', async () => {
+    const { createServer } = await import('node:http');
+    const { chromium } = await import('playwright');
+    const { extname } = await import('node:path');
+    const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json' };
+    // A static server for the repository, on loopback only.
+    const server = createServer((req, res) => {
+      const path = join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+      if (!path.startsWith(root)) return void res.writeHead(403).end();
+      let body: Buffer;
+      try {
+        body = readFileSync(path);
+      } catch {
+        return void res.writeHead(404).end();
+      }
+      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const browser = await chromium.launch({
+      executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`http://127.0.0.1:${port}/examples/page.html`);
+      await page.waitForFunction("document.getElementById('out').textContent !== 'running…'", null, { timeout: 20_000 });
+      const w = JSON.parse((await page.textContent('#out'))!) as number[];
+      expect(errors).toEqual([]);
+      expect(w).toHaveLength(3);
+      for (const x of w) expect(Math.abs(x)).toBeLessThan(0.3); // from 3, -2 and 0.5
+    } finally {
+      await browser.close();
+      server.close();
+    }
+  }, 60_000);
+});
