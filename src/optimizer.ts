@@ -289,6 +289,8 @@ export class RMSProp {
     const groups = this.#groups;
     const states = this.#states;
     const grads = this.#grads;
+    const checkedGrad = this.#checkedGrad;
+    const checkedData = this.#checkedData;
     let k = 0;
     for (let gi = 0; gi < groups.length; gi++) {
       const group = groups[gi]!;
@@ -301,16 +303,16 @@ export class RMSProp {
         if (grad === null) {
           grads[k] = null;
         } else if (
-          grad === this.#checkedGrad[k] &&
-          param.data === this.#checkedData[k] &&
+          grad === checkedGrad[k] &&
+          param.data === checkedData[k] &&
           grad.length === st[i]!.squareAvg.length &&
           param.data.length === grad.length
         ) {
           grads[k] = grad;
         } else {
           grads[k] = checkBuffers(param, grad, st[i]!, gi, i);
-          this.#checkedGrad[k] = grad;
-          this.#checkedData[k] = param.data;
+          checkedGrad[k] = grad;
+          checkedData[k] = param.data;
         }
       }
     }
@@ -326,6 +328,8 @@ export class RMSProp {
       const group = groups[gi]!;
       const params = group.params;
       const st = states[gi]!;
+      const centered = group.centered;
+      const momentum = group.momentum > 0;
       for (let i = 0; i < params.length; i++, k++) {
         const grad = grads[k];
         if (grad === null || grad === undefined) continue;
@@ -333,8 +337,8 @@ export class RMSProp {
         const data = params[i]!.data;
         const state = st[i]!;
         // A feature switched on after registration gets its zeroed buffer now (PyTorch raises).
-        if (group.centered && state.gradAvg === null) state.gradAvg = this.#zeros(data);
-        if (group.momentum > 0 && state.momentumBuffer === null) state.momentumBuffer = this.#zeros(data);
+        if (centered && state.gradAvg === null) state.gradAvg = this.#zeros(data);
+        if (momentum && state.momentumBuffer === null) state.momentumBuffer = this.#zeros(data);
         if (
           kernel !== undefined &&
           // Centered with bias correction is ill-conditioned on its first steps (see
@@ -343,8 +347,8 @@ export class RMSProp {
           data.buffer === memory &&
           grad.buffer === memory &&
           state.squareAvg.buffer === memory &&
-          (!group.centered || state.gradAvg!.buffer === memory) &&
-          (!(group.momentum > 0) || state.momentumBuffer!.buffer === memory)
+          (!centered || state.gradAvg!.buffer === memory) &&
+          (!momentum || state.momentumBuffer!.buffer === memory)
         ) {
           simdStep(kernel, data as Float32Array, grad as Float32Array, state as RMSPropState<Float32Array>, group);
         } else {
