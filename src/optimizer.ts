@@ -3,7 +3,7 @@ import type { Arena, SimdKernel } from './arena.js';
 import { describe } from './describe.js';
 import { allFinite, firstNonFinite } from './finite.js';
 import { checkHyper, checkOptions, resolveOptions } from './options.js';
-import type { RMSPropOptions } from './options.js';
+import type { GroupHyper, RMSPropOptions } from './options.js';
 import { at, buildGroups, isFloatArray, overlaps, toGroupSpecs } from './param-groups.js';
 import type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
 import { createState, rmspropDefaults, rmspropStep, zerosLike } from './rmsprop-step.js';
@@ -53,6 +53,9 @@ function checkPolicy(value: unknown, prefix: string): NonFinitePolicy {
   }
   return value;
 }
+
+/** `T` with every field writable. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function typeName(x: FloatArray): string {
   return x instanceof Float64Array ? 'Float64Array' : 'Float32Array';
@@ -126,7 +129,7 @@ function checkBuffers(param: ParamRef, grad: unknown, state: RMSPropState, group
  */
 export class RMSProp {
   /** The optimizer's options resolved over PyTorch's defaults; groups fall back to these. */
-  readonly defaults: Readonly<RMSPropHyper>;
+  readonly defaults: Readonly<GroupHyper>;
   #groups: readonly ParamGroup[] = Object.freeze([]);
   /** Per group, the state of each parameter, aligned with `params`. */
   #states: (readonly RMSPropState[])[] = [];
@@ -142,6 +145,10 @@ export class RMSProp {
   #checkedGrad: (FloatArray | null)[] = [];
   #nonFinite: NonFinitePolicy;
   #skipped = 0;
+  /** Updates applied so far: the index `t` a learning-rate schedule is called with. */
+  #updates = 0;
+  /** Per group, the hyperparameters of the step under way, `lr` a number (what the kernel reads). */
+  #hyper: RMSPropHyper[] = [];
   readonly #arena: Arena | null;
   readonly #kernel: SimdKernel | undefined;
 
@@ -294,7 +301,7 @@ export class RMSProp {
     let k = 0;
     for (let gi = 0; gi < groups.length; gi++) {
       const group = groups[gi]!;
-      checkHyper(group, 'RMSProp.step', gi);
+      checkHyper(this.#resolve(group, gi), 'RMSProp.step', gi);
       const params = group.params;
       const st = states[gi]!;
       for (let i = 0; i < params.length; i++, k++) {
@@ -325,8 +332,8 @@ export class RMSProp {
     const memory = this.#arena?.memory.buffer;
     k = 0;
     for (let gi = 0; gi < groups.length; gi++) {
-      const group = groups[gi]!;
-      const params = group.params;
+      const group = this.#hyper[gi]!;
+      const params = groups[gi]!.params;
       const st = states[gi]!;
       const centered = group.centered;
       const momentum = group.momentum > 0;
@@ -356,6 +363,43 @@ export class RMSProp {
         }
       }
     }
+    this.#updates++;
+  }
+
+  /**
+   * Copies a group's hyperparameters into the step's numeric set, calling its learning-rate
+   * schedule for the current update. Throws, naming the group, when the schedule gives no valid
+   * rate; the other fields are checked by the caller.
+   */
+  #resolve(group: ParamGroup, gi: number): RMSPropHyper {
+    // Field by field, not in a loop over the names: a generic copy would box every number.
+    const hyper = this.#hyper[gi] as Mutable<RMSPropHyper>;
+    hyper.alpha = group.alpha;
+    hyper.eps = group.eps;
+    hyper.weightDecay = group.weightDecay;
+    hyper.momentum = group.momentum;
+    hyper.centered = group.centered;
+    hyper.maximize = group.maximize;
+    hyper.epsInSqrt = group.epsInSqrt;
+    hyper.lrInMomentum = group.lrInMomentum;
+    hyper.nesterov = group.nesterov;
+    hyper.initialAccumulator = group.initialAccumulator;
+    hyper.biasCorrection = group.biasCorrection;
+    hyper.decoupledWeightDecay = group.decoupledWeightDecay;
+    const lr = group.lr;
+    if (typeof lr === 'function') {
+      const t = this.#updates;
+      const value: unknown = lr(t);
+      if (typeof value !== 'number' || !(value >= 0) || value === Infinity) {
+        throw new RangeError(
+          `RMSProp.step: invalid lr in group ${gi}: the schedule gave ${describe(value)} for update ${t}; expected a finite number >= 0`,
+        );
+      }
+      hyper.lr = value;
+    } else {
+      hyper.lr = lr;
+    }
+    return hyper;
   }
 
   /**
@@ -372,7 +416,7 @@ export class RMSProp {
    * ```
    */
   stateDict(): RMSPropStateDict {
-    return saveState(this.#groups, this.#states, this.#nonFinite, this.#skipped);
+    return saveState(this.#groups, this.#states, this.#nonFinite, this.#skipped, this.#updates);
   }
 
   /**
@@ -408,6 +452,7 @@ export class RMSProp {
     });
     this.#nonFinite = plan.nonFinite;
     this.#skipped = plan.skippedSteps;
+    this.#updates = plan.updates;
   }
 
   /**
@@ -516,6 +561,7 @@ export class RMSProp {
         return state;
       });
       this.#states.push(states);
+      this.#hyper.push({ ...rmspropDefaults });
     }
     this.#groups = Object.freeze([...this.#groups, ...groups]);
     this.#grads = this.#groups.flatMap((g) => g.params.map(() => null));

@@ -1,5 +1,6 @@
 import { describe } from './describe.js';
 import type { RMSPropHyper } from './rmsprop-step.js';
+import type { LrSchedule } from './schedules.js';
 
 /**
  * Options of the optimizer or of one parameter group: any of the fields of `RMSPropHyper`
@@ -13,7 +14,24 @@ import type { RMSPropHyper } from './rmsprop-step.js';
  * const opt = new RMSProp(params, options);
  * ```
  */
-export interface RMSPropOptions extends Partial<RMSPropHyper> {}
+export interface RMSPropOptions extends Partial<Omit<RMSPropHyper, 'lr'>> {
+  /**
+   * Learning rate: a finite number `>= 0`, or a schedule, a function of the update index
+   * (see {@link LrSchedule}). @defaultValue `0.01`
+   */
+  readonly lr?: number | LrSchedule;
+}
+
+/**
+ * Hyperparameters as a parameter group (and the optimizer's `defaults`) hold them: every field
+ * of {@link RMSPropHyper}, with `lr` a number or a schedule.
+ *
+ * @example
+ * ```ts
+ * const g: GroupHyper = { ...rmspropDefaults, lr: cosineAnnealing(0.01, { tMax: 1000 }) };
+ * ```
+ */
+export type GroupHyper = Omit<RMSPropHyper, 'lr'> & { lr: number | LrSchedule };
 
 type OptionName = keyof RMSPropHyper;
 
@@ -72,6 +90,7 @@ function invalid(name: string, group: number, allowed: string, value: unknown, p
 }
 
 function checkValue(name: OptionName, value: unknown, prefix: string, group: number): void {
+  if (name === 'lr' && typeof value === 'function') return; // a schedule: its values are checked at each step
   const rule = NUMBER_RULES[name];
   if (rule === undefined) {
     if (typeof value !== 'boolean') throw new TypeError(invalid(name, group, 'a boolean', value, prefix));
@@ -157,7 +176,7 @@ export function checkHyper(h: RMSPropHyper, prefix: string, group: number): void
  *
  * @internal
  */
-export function resolveOptions(base: RMSPropHyper, options: RMSPropOptions): RMSPropHyper {
+export function resolveOptions(base: GroupHyper, options: RMSPropOptions): GroupHyper {
   return {
     lr: options.lr ?? base.lr,
     alpha: options.alpha ?? base.alpha,

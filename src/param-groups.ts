@@ -1,7 +1,7 @@
 import { describe } from './describe.js';
 import { checkOptions, resolveOptions } from './options.js';
-import type { RMSPropOptions } from './options.js';
-import type { FloatArray, RMSPropHyper } from './rmsprop-step.js';
+import type { GroupHyper, RMSPropOptions } from './options.js';
+import type { FloatArray } from './rmsprop-step.js';
 
 /**
  * A parameter as the optimizer sees it: any object with a `data` buffer and a `grad` buffer of
@@ -55,7 +55,7 @@ export interface ParamGroupSpec extends RMSPropOptions {
  * }
  * ```
  */
-export interface ParamGroup extends Mutable<RMSPropHyper> {
+export interface ParamGroup extends Mutable<GroupHyper> {
   /** The group's parameters (frozen). */
   readonly params: readonly ParamRef[];
 }
@@ -147,7 +147,7 @@ function checkParam(param: unknown, prefix: string, group: number, index: number
  */
 export function buildGroups(
   specs: readonly unknown[],
-  base: RMSPropHyper,
+  base: GroupHyper,
   existing: readonly ParamGroup[],
   prefix: string,
 ): ParamGroup[] {
@@ -173,7 +173,7 @@ export function buildGroups(
 }
 
 /** A group object with one fixed shape; `params` cannot be reassigned. */
-function makeGroup(params: readonly ParamRef[], hyper: RMSPropHyper): ParamGroup {
+function makeGroup(params: readonly ParamRef[], hyper: GroupHyper): ParamGroup {
   const group = { params, ...hyper };
   Object.defineProperty(group, 'params', { value: params, enumerable: true, writable: false, configurable: false });
   return group;

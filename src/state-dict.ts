@@ -4,6 +4,7 @@ import { OPTION_NAMES, checkHyper, checkOptions } from './options.js';
 import { at } from './param-groups.js';
 import type { ParamGroup } from './param-groups.js';
 import { zerosLike } from './rmsprop-step.js';
+import type { GroupHyper } from './options.js';
 import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
 
 /** The format tag of a saved state. */
@@ -34,7 +35,8 @@ export interface SavedParamState {
 
 /**
  * The saved state of one parameter group: its hyperparameters and its parameters' states, in
- * the group's order.
+ * the group's order. A learning-rate schedule (a function) cannot be saved as JSON: it is
+ * recorded as `lr: 'schedule'`, and loading such a state needs the group to have its schedule.
  *
  * @example
  * ```ts
@@ -43,7 +45,7 @@ export interface SavedParamState {
  * ```
  */
 export interface SavedGroupState {
-  readonly hyper: RMSPropHyper;
+  readonly hyper: Omit<RMSPropHyper, 'lr'> & { readonly lr: number | 'schedule' };
   readonly params: readonly SavedParamState[];
 }
 
@@ -65,6 +67,8 @@ export interface RMSPropStateDict {
   readonly version: number;
   readonly nonFinite: 'throw' | 'skip' | 'apply';
   readonly skippedSteps: number;
+  /** Updates applied so far: where a learning-rate schedule resumes. */
+  readonly updates: number;
   readonly groups: readonly SavedGroupState[];
 }
 
@@ -74,17 +78,20 @@ export function saveState(
   states: readonly (readonly RMSPropState[])[],
   nonFinite: 'throw' | 'skip' | 'apply',
   skippedSteps: number,
+  updates: number,
 ): RMSPropStateDict {
   return {
     format: FORMAT,
     version: VERSION,
     nonFinite,
     skippedSteps,
+    updates,
     groups: groups.map((group, gi) => {
       const hyper = {} as Record<string, unknown>;
       for (const name of OPTION_NAMES) hyper[name] = group[name];
+      if (typeof group.lr === 'function') hyper['lr'] = 'schedule';
       return {
-        hyper: hyper as unknown as RMSPropHyper,
+        hyper: hyper as SavedGroupState['hyper'],
         params: group.params.map((param, i): SavedParamState => {
           const s = states[gi]![i]!;
           // A buffer the options need but that is not allocated yet (a feature switched on, no
@@ -110,7 +117,8 @@ export function saveState(
 export interface LoadPlan {
   readonly nonFinite: 'throw' | 'skip' | 'apply';
   readonly skippedSteps: number;
-  readonly hyper: readonly RMSPropHyper[];
+  readonly updates: number;
+  readonly hyper: readonly GroupHyper[];
   /** Per group, per parameter (the optimizer's order): the state to restore. */
   readonly states: readonly (readonly RestoredState[])[];
 }
@@ -158,6 +166,8 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[]): LoadPla
   }
   const skippedSteps = saved['skippedSteps'];
   if (!isCount(skippedSteps)) fail(`invalid skippedSteps: expected a whole number >= 0, got ${describe(skippedSteps)}`);
+  const updates = saved['updates'];
+  if (!isCount(updates)) fail(`invalid updates: expected a whole number >= 0, got ${describe(updates)}`);
   const savedGroups = saved['groups'];
   if (!Array.isArray(savedGroups)) fail(`invalid groups: expected an array, got ${describe(savedGroups)}`);
   if (savedGroups.length !== groups.length) {
@@ -167,16 +177,23 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[]): LoadPla
   // Every saved entry, checked for shape, and the named ones by name.
   const entries: Readonly<Record<string, unknown>>[][] = [];
   const byName = new Map<string, readonly [number, number]>();
-  const hyper: RMSPropHyper[] = [];
+  const hyper: GroupHyper[] = [];
   savedGroups.forEach((g: unknown, gi) => {
     if (!isRecord(g)) fail(`invalid group ${gi}: expected an object, got ${describe(g)}`);
     if (!isRecord(g['hyper'])) fail(`invalid hyper of group ${gi}: expected an object, got ${describe(g['hyper'])}`);
-    checkOptions(g['hyper'], P, gi, []);
-    const h = g['hyper'] as unknown as RMSPropHyper;
+    // A schedule was saved as 'schedule': the group must bring its own (functions are not JSON).
+    const schedule = g['hyper']['lr'] === 'schedule';
+    const current = groups[gi]!.lr;
+    if (schedule && typeof current !== 'function') {
+      fail(`group ${gi} was saved with a learning-rate schedule: give the group its schedule (lr: a function) before loading`);
+    }
+    const h = (schedule ? { ...g['hyper'], lr: 0 } : g['hyper']) as unknown as RMSPropHyper;
+    checkOptions(h, P, gi, []);
     checkHyper(h, P, gi);
     const copy = {} as Record<string, unknown>;
     for (const name of OPTION_NAMES) copy[name] = h[name];
-    hyper.push(copy as unknown as RMSPropHyper);
+    if (schedule) copy['lr'] = current;
+    hyper.push(copy as unknown as GroupHyper);
     const params = g['params'];
     if (!Array.isArray(params)) fail(`invalid params of group ${gi}: expected an array, got ${describe(params)}`);
     const count = groups[gi]!.params.length;
@@ -222,13 +239,13 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[]): LoadPla
       return restore(entry, param.data, hyper[gi]!, where);
     }),
   );
-  return { nonFinite, skippedSteps, hyper, states };
+  return { nonFinite, skippedSteps, updates, hyper, states };
 }
 
 function restore(
   e: Readonly<Record<string, unknown>>,
   data: FloatArray,
-  hyper: RMSPropHyper,
+  hyper: GroupHyper,
   where: string,
 ): RestoredState {
   const dtype = data instanceof Float64Array ? 'float64' : 'float32';
