@@ -1,5 +1,6 @@
 import { arenaKernel, isArena } from './arena.js';
 import type { Arena, SimdKernel } from './arena.js';
+import { clampValues, clipFactor, scaleBy, sumOfSquares } from './clipping.js';
 import { describe } from './describe.js';
 import { allFinite, firstNonFinite } from './finite.js';
 import { checkHyper, checkOptions, resolveOptions } from './options.js';
@@ -45,6 +46,32 @@ export interface OptimizerOptions extends RMSPropOptions {
    * stepped by the TS kernel.
    */
   readonly arena?: Arena;
+  /**
+   * Clamp every gradient element to `[-clipValue, clipValue]` before the update
+   * (`torch.nn.utils.clip_grad_value_`), a finite number `> 0`. In place.
+   */
+  readonly clipValue?: number;
+  /**
+   * Scale each parameter's gradient down to an L2 norm of at most `clipNorm` before the update
+   * (`torch.nn.utils.clip_grad_norm_` on that parameter alone), a finite number `> 0`. In place.
+   */
+  readonly clipNorm?: number;
+  /**
+   * Scale the gradients of all parameters stepped by a call together, down to a joint L2 norm of
+   * at most `clipGlobalNorm` (`torch.nn.utils.clip_grad_norm_` over all of them, with its 1e-6 in
+   * the denominator), a finite number `> 0`. In place.
+   */
+  readonly clipGlobalNorm?: number;
+}
+
+function checkClip(options: OptimizerOptions, name: 'clipValue' | 'clipNorm' | 'clipGlobalNorm'): number | null {
+  const value: unknown = options[name];
+  if (value === undefined) return null;
+  if (typeof value !== 'number' || !(value > 0) || value === Infinity) {
+    const error = typeof value === 'number' ? RangeError : TypeError;
+    throw new error(`RMSProp: invalid ${name}: expected a finite number > 0, got ${describe(value)}`);
+  }
+  return value;
 }
 
 function checkPolicy(value: unknown, prefix: string): NonFinitePolicy {
@@ -151,6 +178,9 @@ export class RMSProp {
   #hyper: RMSPropHyper[] = [];
   readonly #arena: Arena | null;
   readonly #kernel: SimdKernel | undefined;
+  readonly #clipValue: number | null;
+  readonly #clipNorm: number | null;
+  readonly #clipGlobalNorm: number | null;
 
   /**
    * @param params - The parameters, or parameter groups `{ params, ...options }`; not empty.
@@ -172,8 +202,9 @@ export class RMSProp {
    * ```
    */
   constructor(params: readonly ParamRef[] | readonly ParamGroupSpec[], options: OptimizerOptions = {}) {
-    checkOptions(options, 'RMSProp', -1, ['nonFinite', 'arena']);
+    checkOptions(options, 'RMSProp', -1, ['nonFinite', 'arena', 'clipValue', 'clipNorm', 'clipGlobalNorm']);
     const nonFinite = checkPolicy(options.nonFinite ?? 'throw', 'RMSProp');
+    const clip = [checkClip(options, 'clipValue'), checkClip(options, 'clipNorm'), checkClip(options, 'clipGlobalNorm')] as const;
     const arena = options.arena ?? null;
     if (arena !== null && !isArena(arena)) {
       throw new TypeError(`RMSProp: invalid arena: expected an arena from createArena(), got ${describe(arena)}`);
@@ -184,6 +215,7 @@ export class RMSProp {
     this.#nonFinite = nonFinite;
     this.#arena = arena;
     this.#kernel = arena === null ? undefined : arenaKernel(arena);
+    [this.#clipValue, this.#clipNorm, this.#clipGlobalNorm] = clip;
     this.#checkArenaRoom(groups, 'RMSProp');
     this.#register(groups);
   }
@@ -282,7 +314,8 @@ export class RMSProp {
    * same type and length that does not share memory with `data`. On an error nothing changes.
    * Then, unless `nonFinite` is `'apply'`, every gradient is scanned (one read-only pass) for
    * NaN and ±Infinity: `'throw'` throws a `RangeError` naming the group, parameter and element,
-   * `'skip'` returns without writing anything and counts the step in `skippedSteps`.
+   * `'skip'` returns without writing anything and counts the step in `skippedSteps`. Then the
+   * gradients are clipped in place when a `clip…` option is set, and the update runs.
    *
    * @throws TypeError, RangeError or Error naming the option or the parameter (group and index).
    *
@@ -327,6 +360,7 @@ export class RMSProp {
       grads.fill(null);
       return;
     }
+    if (this.#clipValue !== null || this.#clipNorm !== null || this.#clipGlobalNorm !== null) this.#clip();
 
     const kernel = this.#kernel;
     const memory = this.#arena?.memory.buffer;
@@ -364,6 +398,31 @@ export class RMSProp {
       }
     }
     this.#updates++;
+  }
+
+  /**
+   * Clips the gradients this step will use, in place, in PyTorch's way: values first, then each
+   * parameter's norm, then the norm of all of them together.
+   */
+  #clip(): void {
+    const grads = this.#grads;
+    const value = this.#clipValue;
+    const norm = this.#clipNorm;
+    const globalNorm = this.#clipGlobalNorm;
+    let total = 0;
+    for (let k = 0; k < grads.length; k++) {
+      const grad = grads[k];
+      if (grad === null || grad === undefined) continue;
+      if (value !== null) clampValues(grad, value);
+      if (norm !== null) scaleBy(grad, clipFactor(Math.sqrt(sumOfSquares(grad)), norm));
+      if (globalNorm !== null) total += sumOfSquares(grad);
+    }
+    if (globalNorm === null) return;
+    const factor = clipFactor(Math.sqrt(total), globalNorm);
+    for (let k = 0; k < grads.length; k++) {
+      const grad = grads[k];
+      if (grad !== null && grad !== undefined) scaleBy(grad, factor);
+    }
   }
 
   /**
