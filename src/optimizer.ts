@@ -3,7 +3,7 @@ import type { Arena, SimdKernel } from './arena.js';
 import { clampValues, clipFactor, scaleBy, sumOfSquares } from './clipping.js';
 import { describe } from './describe.js';
 import { allFinite, firstNonFinite } from './finite.js';
-import { checkHyper, checkOptions, resolveOptions } from './options.js';
+import { checkFrozen, checkHyper, checkOptions, resolveOptions } from './options.js';
 import type { GroupHyper, RMSPropOptions } from './options.js';
 import { at, buildGroups, isFloatArray, overlaps, toGroupSpecs } from './param-groups.js';
 import type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
@@ -209,7 +209,7 @@ export class RMSProp {
     if (arena !== null && !isArena(arena)) {
       throw new TypeError(`RMSProp: invalid arena: expected an arena from createArena(), got ${describe(arena)}`);
     }
-    const defaults = Object.freeze(resolveOptions(rmspropDefaults, options));
+    const defaults = Object.freeze(resolveOptions({ ...rmspropDefaults, frozen: false }, options));
     const groups = buildGroups(toGroupSpecs(params, 'RMSProp'), defaults, [], 'RMSProp');
     this.defaults = defaults;
     this.#nonFinite = nonFinite;
@@ -334,8 +334,14 @@ export class RMSProp {
     let k = 0;
     for (let gi = 0; gi < groups.length; gi++) {
       const group = groups[gi]!;
-      checkHyper(this.#resolve(group, gi), 'RMSProp.step', gi);
       const params = group.params;
+      if (group.frozen !== false) {
+        checkFrozen(group.frozen, 'RMSProp.step', gi);
+        // Frozen: skipped entirely, its state untouched.
+        for (let i = 0; i < params.length; i++, k++) grads[k] = null;
+        continue;
+      }
+      checkHyper(this.#resolve(group, gi), 'RMSProp.step', gi);
       const st = states[gi]!;
       for (let i = 0; i < params.length; i++, k++) {
         const param = params[i]!;

@@ -20,6 +20,8 @@ export interface RMSPropOptions extends Partial<Omit<RMSPropHyper, 'lr'>> {
    * (see {@link LrSchedule}). @defaultValue `0.01`
    */
   readonly lr?: number | LrSchedule;
+  /** A frozen group is skipped by `step()` entirely: no update, no state change, no schedule call. @defaultValue `false` */
+  readonly frozen?: boolean;
 }
 
 /**
@@ -31,9 +33,9 @@ export interface RMSPropOptions extends Partial<Omit<RMSPropHyper, 'lr'>> {
  * const g: GroupHyper = { ...rmspropDefaults, lr: cosineAnnealing(0.01, { tMax: 1000 }) };
  * ```
  */
-export type GroupHyper = Omit<RMSPropHyper, 'lr'> & { lr: number | LrSchedule };
+export type GroupHyper = Omit<RMSPropHyper, 'lr'> & { lr: number | LrSchedule; frozen: boolean };
 
-type OptionName = keyof RMSPropHyper;
+type OptionName = keyof GroupHyper;
 
 interface NumberRule {
   readonly ok: (x: number) => boolean;
@@ -68,7 +70,11 @@ export const OPTION_NAMES: readonly OptionName[] = [
   'initialAccumulator',
   'biasCorrection',
   'decoupledWeightDecay',
+  'frozen',
 ];
+
+/** The options the kernel reads: every option but `frozen`, which only the optimizer does. */
+const HYPER_NAMES = OPTION_NAMES.filter((n): n is keyof RMSPropHyper => n !== 'frozen');
 
 /** Other frameworks' spellings, for a hint in the unknown-option error. */
 const SPELLINGS: Readonly<Record<string, OptionName>> = {
@@ -164,10 +170,15 @@ export function checkHyper(h: RMSPropHyper, prefix: string, group: number): void
     typeof h.biasCorrection === 'boolean' &&
     typeof h.decoupledWeightDecay === 'boolean';
   if (ok) return;
-  for (let i = 0; i < OPTION_NAMES.length; i++) {
-    const name = OPTION_NAMES[i]!;
+  for (let i = 0; i < HYPER_NAMES.length; i++) {
+    const name = HYPER_NAMES[i]!;
     checkValue(name, h[name], prefix, group);
   }
+}
+
+/** Checks `frozen`, the one group option the kernel does not read. @internal */
+export function checkFrozen(value: unknown, prefix: string, group: number): void {
+  checkValue('frozen', value, prefix, group);
 }
 
 /**
@@ -191,5 +202,6 @@ export function resolveOptions(base: GroupHyper, options: RMSPropOptions): Group
     initialAccumulator: options.initialAccumulator ?? base.initialAccumulator,
     biasCorrection: options.biasCorrection ?? base.biasCorrection,
     decoupledWeightDecay: options.decoupledWeightDecay ?? base.decoupledWeightDecay,
+    frozen: options.frozen ?? base.frozen,
   };
 }

@@ -1,6 +1,6 @@
 import { decodeFloats, encodeFloats } from './base64.js';
 import { describe } from './describe.js';
-import { OPTION_NAMES, checkHyper, checkOptions } from './options.js';
+import { OPTION_NAMES, checkFrozen, checkHyper, checkOptions } from './options.js';
 import { at } from './param-groups.js';
 import type { ParamGroup } from './param-groups.js';
 import { zerosLike } from './rmsprop-step.js';
@@ -45,7 +45,7 @@ export interface SavedParamState {
  * ```
  */
 export interface SavedGroupState {
-  readonly hyper: Omit<RMSPropHyper, 'lr'> & { readonly lr: number | 'schedule' };
+  readonly hyper: Omit<RMSPropHyper, 'lr'> & { readonly lr: number | 'schedule'; readonly frozen: boolean };
   readonly params: readonly SavedParamState[];
 }
 
@@ -187,9 +187,10 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[]): LoadPla
     if (schedule && typeof current !== 'function') {
       fail(`group ${gi} was saved with a learning-rate schedule: give the group its schedule (lr: a function) before loading`);
     }
-    const h = (schedule ? { ...g['hyper'], lr: 0 } : g['hyper']) as unknown as RMSPropHyper;
+    const h = (schedule ? { ...g['hyper'], lr: 0 } : g['hyper']) as unknown as GroupHyper & RMSPropHyper;
     checkOptions(h, P, gi, []);
     checkHyper(h, P, gi);
+    checkFrozen(h.frozen, P, gi);
     const copy = {} as Record<string, unknown>;
     for (const name of OPTION_NAMES) copy[name] = h[name];
     if (schedule) copy['lr'] = current;

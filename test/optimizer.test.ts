@@ -158,14 +158,15 @@ describe('RMSProp', () => {
   it('resolves group options over the optimizer options over the defaults', () => {
     const [a, b, c] = makeParams(8);
     const opt = new RMSProp([{ params: [a!] }, { params: [b!], lr: 0.5, centered: true }], { lr: 0.2, momentum: 0.1 });
-    expect(opt.defaults).toEqual({ ...rmspropDefaults, lr: 0.2, momentum: 0.1 });
+    const base = { ...rmspropDefaults, frozen: false };
+    expect(opt.defaults).toEqual({ ...base, lr: 0.2, momentum: 0.1 });
     const { params: _p0, ...g0 } = opt.paramGroups[0]!;
     const { params: _p1, ...g1 } = opt.paramGroups[1]!;
-    expect(g0).toEqual({ ...rmspropDefaults, lr: 0.2, momentum: 0.1 });
-    expect(g1).toEqual({ ...rmspropDefaults, lr: 0.5, momentum: 0.1, centered: true });
+    expect(g0).toEqual({ ...base, lr: 0.2, momentum: 0.1 });
+    expect(g1).toEqual({ ...base, lr: 0.5, momentum: 0.1, centered: true });
     opt.addParamGroup({ params: [c!], alpha: 0.9 });
     const { params: _p2, ...g2 } = opt.paramGroups[2]!;
-    expect(g2).toEqual({ ...rmspropDefaults, lr: 0.2, momentum: 0.1, alpha: 0.9 });
+    expect(g2).toEqual({ ...base, lr: 0.2, momentum: 0.1, alpha: 0.9 });
     expect(opt.getState(c!)!.momentumBuffer).toBeInstanceOf(Float32Array);
   });
 
@@ -255,8 +256,8 @@ const CONSTRUCTOR_CASES: [string, () => unknown, Ctor, string][] = [
   ['an empty group', () => new RMSProp([{ params: makeParams(1) }, { params: [] }]), RangeError, 'RMSProp: group 1 has no parameters'],
   ['group params not an array', () => new RMSProp([{ params: makeParams(1) }, { params: 'w' }] as never), TypeError, 'RMSProp: invalid params in group 1: expected an array, got string "w"'],
   ['options not an object', () => new RMSProp(makeParams(1), 0.01 as never), TypeError, 'RMSProp: invalid options: expected an object, got 0.01'],
-  ['an unknown option', () => new RMSProp(makeParams(1), { rho: 0.9 } as never), TypeError, 'RMSProp: unknown option "rho" (did you mean alpha?); the options are lr, alpha, eps, weightDecay, momentum, centered, maximize, epsInSqrt, lrInMomentum, nesterov, initialAccumulator, biasCorrection, decoupledWeightDecay'],
-  ['an unknown group option', () => new RMSProp([{ params: makeParams(1), weight_decay: 0.1 }] as never), TypeError, 'RMSProp: unknown option "weight_decay" in group 0 (did you mean weightDecay?); the options are lr, alpha, eps, weightDecay, momentum, centered, maximize, epsInSqrt, lrInMomentum, nesterov, initialAccumulator, biasCorrection, decoupledWeightDecay'],
+  ['an unknown option', () => new RMSProp(makeParams(1), { rho: 0.9 } as never), TypeError, 'RMSProp: unknown option "rho" (did you mean alpha?); the options are lr, alpha, eps, weightDecay, momentum, centered, maximize, epsInSqrt, lrInMomentum, nesterov, initialAccumulator, biasCorrection, decoupledWeightDecay, frozen'],
+  ['an unknown group option', () => new RMSProp([{ params: makeParams(1), weight_decay: 0.1 }] as never), TypeError, 'RMSProp: unknown option "weight_decay" in group 0 (did you mean weightDecay?); the options are lr, alpha, eps, weightDecay, momentum, centered, maximize, epsInSqrt, lrInMomentum, nesterov, initialAccumulator, biasCorrection, decoupledWeightDecay, frozen'],
   ['lr negative', () => new RMSProp(makeParams(1), { lr: -1 }), RangeError, 'RMSProp: invalid lr: expected a finite number >= 0, got -1'],
   ['lr NaN', () => new RMSProp(makeParams(1), { lr: NaN }), RangeError, 'RMSProp: invalid lr: expected a finite number >= 0, got NaN'],
   ['lr Infinity', () => new RMSProp(makeParams(1), { lr: Infinity }), RangeError, 'RMSProp: invalid lr: expected a finite number >= 0, got Infinity'],
@@ -405,11 +406,44 @@ describe('RMSProp.zeroGrad with bad input', () => {
   });
 });
 
+describe('a frozen group', () => {
+  it('is skipped entirely: parameters and state bit-unchanged, its schedule not called, others stepped', () => {
+    const [a, b] = [makeParams(50), makeParams(51)];
+    const calls: number[] = [];
+    const opt = new RMSProp([
+      { params: a, lr: (t: number) => (calls.push(t), 0.01), momentum: 0.9 },
+      { params: b },
+    ]);
+    fillGrads(a, 1);
+    fillGrads(b, 1);
+    opt.step();
+    opt.paramGroups[0]!.frozen = true;
+    const before = snapshot(opt);
+    fillGrads(a, 2);
+    fillGrads(b, 2);
+    const bBefore = b.map((p) => p.data.slice());
+    opt.step();
+    const after = snapshot(opt);
+    expect(after.slice(0, a.length)).toEqual((before as unknown[]).slice(0, a.length));
+    b.forEach((p, i) => expect(p.data).not.toEqual(bBefore[i]));
+    expect(calls).toEqual([0]);
+    opt.paramGroups[0]!.frozen = false;
+    opt.step();
+    expect(calls).toEqual([0, 2]); // the update index counts the optimizer's updates
+  });
+
+  it('must be a boolean', () => {
+    const opt = new RMSProp(makeParams(52));
+    (opt.paramGroups[0] as { frozen: unknown }).frozen = 'yes';
+    expect(() => opt.step()).toThrow(new TypeError('RMSProp.step: invalid frozen in group 0: expected a boolean, got string "yes"'));
+  });
+});
+
 describe('ParamGroup', () => {
   it('has every hyperparameter and its params', () => {
     const params = makeParams(13);
     const g: ParamGroup = new RMSProp(params).paramGroups[0]!;
-    expect(Object.keys(g)).toEqual(['params', ...Object.keys(rmspropDefaults)]);
+    expect(Object.keys(g)).toEqual(['params', ...Object.keys(rmspropDefaults), 'frozen']);
     expect(Object.keys(rmspropDefaults)).toEqual([
       'lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize',
       'epsInSqrt', 'lrInMomentum', 'nesterov', 'initialAccumulator', 'biasCorrection', 'decoupledWeightDecay',

@@ -14,7 +14,7 @@ describe('checkOptions', () => {
   it('allows the extra key it is told about, and no other', () => {
     expect(() => checkOptions({ params: [], lr: 1 }, 'X', 0, ['params'])).not.toThrow();
     expect(() => checkOptions({ params: [] }, 'X', -1, ['nonFinite'])).toThrow(
-      new TypeError('X: unknown option "params"; the options are lr, alpha, eps, weightDecay, momentum, centered, maximize, epsInSqrt, lrInMomentum, nesterov, initialAccumulator, biasCorrection, decoupledWeightDecay'),
+      new TypeError('X: unknown option "params"; the options are lr, alpha, eps, weightDecay, momentum, centered, maximize, epsInSqrt, lrInMomentum, nesterov, initialAccumulator, biasCorrection, decoupledWeightDecay, frozen'),
     );
   });
 
@@ -31,7 +31,7 @@ describe('checkOptions', () => {
 
   it('does not mistake inherited object properties for spellings', () => {
     expect(() => checkOptions({ toString: 1 }, 'X', -1, ['nonFinite'])).toThrow(
-      new TypeError('X: unknown option "toString"; the options are lr, alpha, eps, weightDecay, momentum, centered, maximize, epsInSqrt, lrInMomentum, nesterov, initialAccumulator, biasCorrection, decoupledWeightDecay'),
+      new TypeError('X: unknown option "toString"; the options are lr, alpha, eps, weightDecay, momentum, centered, maximize, epsInSqrt, lrInMomentum, nesterov, initialAccumulator, biasCorrection, decoupledWeightDecay, frozen'),
     );
   });
 
@@ -63,13 +63,14 @@ describe('checkHyper', () => {
 
 describe('resolveOptions', () => {
   it('takes each option given and the base for the rest, in one fixed key order', () => {
-    const r = resolveOptions({ ...rmspropDefaults, lr: 0.5 }, { momentum: 0.9, centered: true });
-    expect(r).toEqual({ ...rmspropDefaults, lr: 0.5, momentum: 0.9, centered: true });
+    const r = resolveOptions({ ...rmspropDefaults, lr: 0.5, frozen: false }, { momentum: 0.9, centered: true, frozen: true });
+    expect(r).toStrictEqual({ ...rmspropDefaults, lr: 0.5, momentum: 0.9, centered: true, frozen: true });
     expect(Object.keys(r)).toEqual([...OPTION_NAMES]);
   });
 
   it('keeps an explicit 0 or false rather than falling back', () => {
-    const r = resolveOptions({ ...rmspropDefaults, lr: 0.5, centered: true }, { lr: 0, centered: false });
+    const r = resolveOptions({ ...rmspropDefaults, lr: 0.5, centered: true, frozen: true }, { lr: 0, centered: false, frozen: false });
+    expect(r.frozen).toBe(false);
     expect(r.lr).toBe(0);
     expect(r.centered).toBe(false);
   });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildGroups, overlaps, toGroupSpecs } from '../src/param-groups.js';
-import { rmspropDefaults } from '../src/rmsprop-step.js';
+import { rmspropDefaults as kernelDefaults } from '../src/rmsprop-step.js';
+
+const rmspropDefaults = { ...kernelDefaults, frozen: false };
 
 describe('overlaps', () => {
   const buf = new Float32Array(16);

@@ -171,7 +171,7 @@ const BAD: [string, Edit, string, (new (m: string) => Error)?][] = [
   ['one parameter too few', remove(['groups', 1, 'params', 1]), 'group 1 of the state has 1 parameters, this optimizer\'s 2'],
   ['a bad hyperparameter', put(['groups', 1, 'hyper', 'alpha'], 1.5), 'invalid alpha in group 1: expected a number in [0, 1), got 1.5', RangeError],
   ['a missing hyperparameter', remove(['groups', 0, 'hyper', 'eps']), 'invalid eps in group 0: expected a finite number > 0, got undefined', TypeError],
-  ['an unknown hyperparameter', put(['groups', 0, 'hyper', 'rho'], 0.9), 'unknown option "rho" in group 0 (did you mean alpha?); the options are lr, alpha, eps, weightDecay, momentum, centered, maximize, epsInSqrt, lrInMomentum, nesterov, initialAccumulator, biasCorrection, decoupledWeightDecay', TypeError],
+  ['an unknown hyperparameter', put(['groups', 0, 'hyper', 'rho'], 0.9), 'unknown option "rho" in group 0 (did you mean alpha?); the options are lr, alpha, eps, weightDecay, momentum, centered, maximize, epsInSqrt, lrInMomentum, nesterov, initialAccumulator, biasCorrection, decoupledWeightDecay, frozen', TypeError],
   ['another length', put(['groups', 0, 'params', 1, 'length'], 2), 'the state (group 0, param 1) has length 2, the parameter 1'],
   ['another dtype', put(['groups', 0, 'params', 0, 'dtype'], 'float64'), 'the state (group 0, param 0) holds string "float64" values, the parameter is a Float32Array'],
   ['corrupt base64', put(['groups', 0, 'params', 0, 'squareAvg'], 'AAA*'), 'squareAvg of the state (group 0, param 0) is not valid base64'],
