@@ -62,6 +62,12 @@ export interface OptimizerOptions extends RMSPropOptions {
    * the denominator), a finite number `> 0`. In place.
    */
   readonly clipGlobalNorm?: number;
+  /**
+   * Gradient accumulation: `step()` adds each call's gradients into internal buffers and applies
+   * one update, with their mean, on every `accumulate`-th call (Keras's
+   * `gradient_accumulation_steps`, Optax's `MultiSteps`). A whole number `>= 1`. @defaultValue `1`
+   */
+  readonly accumulate?: number;
 }
 
 function checkClip(options: OptimizerOptions, name: 'clipValue' | 'clipNorm' | 'clipGlobalNorm'): number | null {
@@ -181,6 +187,13 @@ export class RMSProp {
   readonly #clipValue: number | null;
   readonly #clipNorm: number | null;
   readonly #clipGlobalNorm: number | null;
+  readonly #accumulate: number;
+  /** With accumulation: per parameter slot, the sum of this window's gradients. */
+  #sums: (FloatArray | null)[] = [];
+  /** With accumulation: which slots received a gradient in this window. */
+  #touched: boolean[] = [];
+  /** With accumulation: calls accumulated in the current window. */
+  #accumulated = 0;
 
   /**
    * @param params - The parameters, or parameter groups `{ params, ...options }`; not empty.
@@ -202,7 +215,13 @@ export class RMSProp {
    * ```
    */
   constructor(params: readonly ParamRef[] | readonly ParamGroupSpec[], options: OptimizerOptions = {}) {
-    checkOptions(options, 'RMSProp', -1, ['nonFinite', 'arena', 'clipValue', 'clipNorm', 'clipGlobalNorm']);
+    checkOptions(options, 'RMSProp', -1, ['nonFinite', 'arena', 'clipValue', 'clipNorm', 'clipGlobalNorm', 'accumulate']);
+    const accumulate = options.accumulate ?? 1;
+    if (typeof accumulate !== 'number' || !Number.isInteger(accumulate) || accumulate < 1) {
+      throw new (typeof accumulate === 'number' ? RangeError : TypeError)(
+        `RMSProp: invalid accumulate: expected a whole number >= 1, got ${describe(accumulate)}`,
+      );
+    }
     const nonFinite = checkPolicy(options.nonFinite ?? 'throw', 'RMSProp');
     const clip = [checkClip(options, 'clipValue'), checkClip(options, 'clipNorm'), checkClip(options, 'clipGlobalNorm')] as const;
     const arena = options.arena ?? null;
@@ -216,6 +235,7 @@ export class RMSProp {
     this.#arena = arena;
     this.#kernel = arena === null ? undefined : arenaKernel(arena);
     [this.#clipValue, this.#clipNorm, this.#clipGlobalNorm] = clip;
+    this.#accumulate = accumulate;
     this.#checkArenaRoom(groups, 'RMSProp');
     this.#register(groups);
   }
@@ -366,6 +386,8 @@ export class RMSProp {
       grads.fill(null);
       return;
     }
+    const accumulating = this.#accumulate > 1;
+    if (accumulating && !this.#accumulateGrads()) return;
     if (this.#clipValue !== null || this.#clipNorm !== null || this.#clipGlobalNorm !== null) this.#clip();
 
     const kernel = this.#kernel;
@@ -401,9 +423,39 @@ export class RMSProp {
         } else {
           rmspropStep(data, grad, state, group);
         }
+        if (accumulating) grad.fill(0); // the window's sum, now applied
       }
     }
     this.#updates++;
+  }
+
+  /**
+   * Adds this call's gradients into the window's sums. Returns false while the window is not
+   * full; on its last call, puts each touched slot's mean in `#grads` and returns true.
+   */
+  #accumulateGrads(): boolean {
+    const grads = this.#grads;
+    const sums = this.#sums;
+    const touched = this.#touched;
+    for (let k = 0; k < grads.length; k++) {
+      const grad = grads[k];
+      if (grad === null || grad === undefined) continue;
+      const sum = sums[k]!;
+      for (let i = 0; i < grad.length; i++) sum[i] = sum[i]! + grad[i]!;
+      touched[k] = true;
+      grads[k] = null;
+    }
+    if (++this.#accumulated < this.#accumulate) return false;
+    this.#accumulated = 0;
+    const n = this.#accumulate;
+    for (let k = 0; k < grads.length; k++) {
+      if (!touched[k]) continue;
+      const sum = sums[k]!;
+      for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! / n;
+      grads[k] = sum;
+      touched[k] = false;
+    }
+    return true;
   }
 
   /**
@@ -481,7 +533,15 @@ export class RMSProp {
    * ```
    */
   stateDict(): RMSPropStateDict {
-    return saveState(this.#groups, this.#states, this.#nonFinite, this.#skipped, this.#updates);
+    return saveState(
+      this.#groups,
+      this.#states,
+      this.#nonFinite,
+      this.#skipped,
+      this.#updates,
+      this.#accumulated,
+      this.#sums.map((sum, k) => (this.#touched[k] ? sum : null)),
+    );
   }
 
   /**
@@ -504,11 +564,19 @@ export class RMSProp {
    * ```
    */
   loadStateDict(saved: RMSPropStateDict): void {
-    const plan = planLoad(saved, this.#groups);
+    const plan = planLoad(saved, this.#groups, this.#accumulate);
+    let slot = 0;
     this.#groups.forEach((group, gi) => {
       Object.assign(group, plan.hyper[gi]);
       this.#states[gi]!.forEach((state, i) => {
         const restored = plan.states[gi]![i]!;
+        if (this.#accumulate > 1) {
+          const sum = this.#sums[slot]!;
+          if (restored.gradSum === null) sum.fill(0);
+          else sum.set(restored.gradSum);
+          this.#touched[slot] = restored.gradSum !== null;
+        }
+        slot++;
         state.squareAvg.set(restored.squareAvg);
         state.gradAvg = this.#into(state.gradAvg, restored.gradAvg, state.squareAvg);
         state.momentumBuffer = this.#into(state.momentumBuffer, restored.momentumBuffer, state.squareAvg);
@@ -518,6 +586,7 @@ export class RMSProp {
     this.#nonFinite = plan.nonFinite;
     this.#skipped = plan.skippedSteps;
     this.#updates = plan.updates;
+    this.#accumulated = plan.accumulated;
   }
 
   /**
@@ -632,5 +701,9 @@ export class RMSProp {
     this.#grads = this.#groups.flatMap((g) => g.params.map(() => null));
     this.#checkedData = this.#grads.slice();
     this.#checkedGrad = this.#grads.slice();
+    if (this.#accumulate > 1) {
+      for (const group of groups) for (const param of group.params) this.#sums.push(this.#zeros(param.data));
+      this.#touched = this.#sums.map((_, k) => this.#touched[k] ?? false);
+    }
   }
 }

@@ -129,7 +129,7 @@ export function checkOptions(options: unknown, prefix: string, group: number, ex
     if (!(OPTION_NAMES as readonly string[]).includes(key)) {
       const hint = Object.hasOwn(SPELLINGS, key)
         ? ` (did you mean ${String(SPELLINGS[key])}?)`
-        : ['nonFinite', 'arena', 'clipValue', 'clipNorm', 'clipGlobalNorm'].includes(key)
+        : ['nonFinite', 'arena', 'clipValue', 'clipNorm', 'clipGlobalNorm', 'accumulate'].includes(key)
           ? ` (${key} applies to the whole optimizer: set it in the optimizer options)`
           : '';
       throw new TypeError(

@@ -31,6 +31,8 @@ export interface SavedParamState {
   readonly squareAvg: string;
   readonly gradAvg: string | null;
   readonly momentumBuffer: string | null;
+  /** With gradient accumulation: the sum of the gradients accumulated so far in the window. */
+  readonly gradSum: string | null;
 }
 
 /**
@@ -69,6 +71,8 @@ export interface RMSPropStateDict {
   readonly skippedSteps: number;
   /** Updates applied so far: where a learning-rate schedule resumes. */
   readonly updates: number;
+  /** With gradient accumulation: calls accumulated in the current window. */
+  readonly accumulated: number;
   readonly groups: readonly SavedGroupState[];
 }
 
@@ -79,13 +83,17 @@ export function saveState(
   nonFinite: 'throw' | 'skip' | 'apply',
   skippedSteps: number,
   updates: number,
+  accumulated: number,
+  gradSums: readonly (FloatArray | null)[],
 ): RMSPropStateDict {
+  let slot = 0;
   return {
     format: FORMAT,
     version: VERSION,
     nonFinite,
     skippedSteps,
     updates,
+    accumulated,
     groups: groups.map((group, gi) => {
       const hyper = {} as Record<string, unknown>;
       for (const name of OPTION_NAMES) hyper[name] = group[name];
@@ -106,6 +114,7 @@ export function saveState(
             squareAvg: encodeFloats(s.squareAvg),
             gradAvg: optional(s.gradAvg, group.centered),
             momentumBuffer: optional(s.momentumBuffer, group.momentum > 0),
+            gradSum: optional(gradSums[slot++] ?? null, false),
           };
         }),
       };
@@ -118,6 +127,7 @@ export interface LoadPlan {
   readonly nonFinite: 'throw' | 'skip' | 'apply';
   readonly skippedSteps: number;
   readonly updates: number;
+  readonly accumulated: number;
   readonly hyper: readonly GroupHyper[];
   /** Per group, per parameter (the optimizer's order): the state to restore. */
   readonly states: readonly (readonly RestoredState[])[];
@@ -129,6 +139,7 @@ export interface RestoredState {
   readonly squareAvg: FloatArray;
   readonly gradAvg: FloatArray | null;
   readonly momentumBuffer: FloatArray | null;
+  readonly gradSum: FloatArray | null;
 }
 
 const P = 'RMSProp.loadStateDict';
@@ -152,7 +163,7 @@ function isCount(x: unknown): x is number {
  *
  * @internal
  */
-export function planLoad(saved: unknown, groups: readonly ParamGroup[]): LoadPlan {
+export function planLoad(saved: unknown, groups: readonly ParamGroup[], accumulate: number): LoadPlan {
   if (!isRecord(saved)) fail(`expected a state object from stateDict(), got ${describe(saved)}`);
   if (saved['format'] !== FORMAT) {
     fail(`not an rmsprop state: format is ${describe(saved['format'])}, expected string "${FORMAT}"`);
@@ -168,6 +179,11 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[]): LoadPla
   if (!isCount(skippedSteps)) fail(`invalid skippedSteps: expected a whole number >= 0, got ${describe(skippedSteps)}`);
   const updates = saved['updates'];
   if (!isCount(updates)) fail(`invalid updates: expected a whole number >= 0, got ${describe(updates)}`);
+  const accumulated = saved['accumulated'];
+  if (!isCount(accumulated)) fail(`invalid accumulated: expected a whole number >= 0, got ${describe(accumulated)}`);
+  if (accumulated >= accumulate && accumulated > 0) {
+    fail(`the state holds ${accumulated} accumulated gradients, but this optimizer applies every ${accumulate} (accumulate)`);
+  }
   const savedGroups = saved['groups'];
   if (!Array.isArray(savedGroups)) fail(`invalid groups: expected an array, got ${describe(savedGroups)}`);
   if (savedGroups.length !== groups.length) {
@@ -237,10 +253,10 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[]): LoadPla
       }
       if (used.has(entry)) fail(`two parameters would load the same saved state ${where}`);
       used.add(entry);
-      return restore(entry, param.data, hyper[gi]!, where);
+      return restore(entry, param.data, hyper[gi]!, where, accumulate);
     }),
   );
-  return { nonFinite, skippedSteps, updates, hyper, states };
+  return { nonFinite, skippedSteps, updates, accumulated, hyper, states };
 }
 
 function restore(
@@ -248,6 +264,7 @@ function restore(
   data: FloatArray,
   hyper: GroupHyper,
   where: string,
+  accumulate: number,
 ): RestoredState {
   const dtype = data instanceof Float64Array ? 'float64' : 'float32';
   if (e['dtype'] !== dtype) {
@@ -258,7 +275,7 @@ function restore(
   }
   const step = e['step'];
   if (!isCount(step)) fail(`invalid step of the state ${where}: expected a whole number >= 0, got ${describe(step)}`);
-  const buffer = (key: 'squareAvg' | 'gradAvg' | 'momentumBuffer', needed: string | null): FloatArray | null => {
+  const buffer = (key: 'squareAvg' | 'gradAvg' | 'momentumBuffer' | 'gradSum', needed: string | null): FloatArray | null => {
     const text = e[key];
     if (text === null || text === undefined) {
       if (needed !== null) fail(`the state ${where} has no ${key}, which ${needed} needs`);
@@ -274,5 +291,14 @@ function restore(
     squareAvg: buffer('squareAvg', 'every state')!,
     gradAvg: buffer('gradAvg', hyper.centered ? 'centered' : null),
     momentumBuffer: buffer('momentumBuffer', hyper.momentum > 0 ? `momentum ${hyper.momentum}` : null),
+    gradSum: accumulate > 1 ? buffer('gradSum', null) : none(e['gradSum'], where),
   };
+}
+
+/** Without accumulation a saved gradient sum has nowhere to go. */
+function none(gradSum: unknown, where: string): null {
+  if (gradSum !== null && gradSum !== undefined) {
+    fail(`the state ${where} holds accumulated gradients (gradSum), but this optimizer does not accumulate (accumulate: 1)`);
+  }
+  return null;
 }

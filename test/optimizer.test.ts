@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RMSProp, rmspropDefaults } from '../src/index.js';
-import type { FloatArray, ParamGroup, ParamRef, RMSPropOptions } from '../src/index.js';
+import type { FloatArray, ParamGroup, ParamRef, RMSPropOptions, RMSPropStateDict } from '../src/index.js';
 import { normals, rng } from './support/random.js';
 import { replay } from './support/replay.js';
 import { loadTorchFixture } from './support/torch-fixture.js';
@@ -534,3 +534,92 @@ describe('non-finite gradients', () => {
     );
   });
 });
+
+describe('gradient accumulation (accumulate: k)', () => {
+  const grads = (seed: number, n: number): Float64Array => Float64Array.from(normals(rng(seed), n));
+
+  it('applies one update, with the mean gradient, every k-th call; the calls before change nothing', () => {
+    const a = { data: Float64Array.of(1, -2, 3), grad: new Float64Array(3), name: 'w' };
+    const b = { data: Float64Array.of(1, -2, 3), grad: new Float64Array(3), name: 'w' };
+    const optA = new RMSProp([a], { accumulate: 4, momentum: 0.9, lr: (t) => 0.01 / (1 + t) });
+    const optB = new RMSProp([b], { momentum: 0.9, lr: (t) => 0.01 / (1 + t) });
+    for (let window = 0; window < 3; window++) {
+      const mean = new Float64Array(3);
+      for (let call = 0; call < 4; call++) {
+        const g = grads(10 * window + call, 3);
+        a.grad.set(g);
+        for (let i = 0; i < 3; i++) mean[i] = mean[i]! + g[i]!;
+        const before = Array.from(a.data);
+        optA.step();
+        if (call < 3) expect(Array.from(a.data)).toEqual(before);
+      }
+      for (let i = 0; i < 3; i++) mean[i] = mean[i]! / 4;
+      b.grad.set(mean);
+      optB.step();
+      expect(Array.from(a.data)).toEqual(Array.from(b.data));
+      expect(opt_step(optA, a)).toBe(window + 1);
+    }
+  });
+
+  it('updates a parameter that had gradients earlier in the window but none on its last call', () => {
+    const a = { data: Float32Array.of(1, 1), grad: Float32Array.of(0.5, -0.25) as Float32Array | null };
+    const opt = new RMSProp([a], { accumulate: 2 });
+    opt.step();
+    a.grad = null;
+    opt.step();
+    expect(opt.getState(a as never)!.step).toBe(1);
+    expect(Array.from(a.data)).not.toEqual([1, 1]);
+  });
+
+  it('does not accumulate a call skipped for a non-finite gradient', () => {
+    const a = { data: Float64Array.of(1), grad: Float64Array.of(NaN) };
+    const b = { data: Float64Array.of(1), grad: Float64Array.of(0.5) };
+    const opt = new RMSProp([a], { accumulate: 2, nonFinite: 'skip' });
+    const ref = new RMSProp([b]);
+    opt.step(); // skipped
+    a.grad[0] = 0.5;
+    opt.step();
+    opt.step(); // the window: two gradients of 0.5
+    ref.step();
+    expect(opt.skippedSteps).toBe(1);
+    expect(a.data[0]).toBe(b.data[0]);
+  });
+
+  it('saves the window in the state and resumes it bit for bit', () => {
+    const make = (): { data: Float32Array; grad: Float32Array; name: string } => ({ data: Float32Array.of(1, 2, 3), grad: new Float32Array(3), name: 'w' });
+    const a = make();
+    const opt = new RMSProp([a], { accumulate: 3, centered: true });
+    for (let t = 0; t < 5; t++) {
+      a.grad.set(normals(rng(t), 3));
+      opt.step();
+    }
+    const saved = JSON.parse(JSON.stringify(opt.stateDict())) as RMSPropStateDict;
+    expect(saved.accumulated).toBe(2);
+    expect(saved.groups[0]!.params[0]!.gradSum).not.toBeNull();
+    const b = { ...make(), data: a.data.slice() };
+    const resumed = new RMSProp([b], { accumulate: 3, centered: true });
+    resumed.loadStateDict(saved);
+    for (let t = 5; t < 9; t++) {
+      a.grad.set(normals(rng(t), 3));
+      b.grad.set(a.grad);
+      opt.step();
+      resumed.step();
+    }
+    expect(Array.from(b.data)).toEqual(Array.from(a.data));
+    expect(() => new RMSProp([make()]).loadStateDict(saved)).toThrow(
+      'RMSProp.loadStateDict: the state holds 2 accumulated gradients, but this optimizer applies every 1 (accumulate)',
+    );
+  });
+
+  it.each([
+    [0, RangeError, 'RMSProp: invalid accumulate: expected a whole number >= 1, got 0'],
+    [2.5, RangeError, 'RMSProp: invalid accumulate: expected a whole number >= 1, got 2.5'],
+    ['4', TypeError, 'RMSProp: invalid accumulate: expected a whole number >= 1, got string "4"'],
+  ] as const)('rejects accumulate %o', (value, type, message) => {
+    expect(() => new RMSProp(makeParams(1), { accumulate: value as never })).toThrow(new type(message));
+  });
+});
+
+function opt_step(opt: RMSProp, p: ParamRef): number {
+  return opt.getState(p)!.step;
+}
