@@ -24,6 +24,19 @@ export function encodeFloats(a: FloatArray): string {
   return encodeBase64(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 }
 
+/** The elements of an `Int32Array` as little-endian base64. @internal */
+export function encodeInts(a: Int32Array): string {
+  littleEndianOnly();
+  return encodeBase64(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+}
+
+/** Little-endian base64 to a new `Int32Array`, or null when it is not whole 32-bit values. @internal */
+export function decodeInts(text: string): Int32Array | null {
+  littleEndianOnly();
+  const bytes = decodeBase64(text);
+  return bytes === null || bytes.length % 4 !== 0 ? null : new Int32Array(bytes.buffer);
+}
+
 /** Bytes to base64. @internal */
 export function encodeBase64(bytes: Uint8Array): string {
   let binary = '';

@@ -10,3 +10,4 @@ export type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
 export { presets } from './presets.js';
 export { cosineAnnealing, exponentialDecay, linearWarmup, oneCycle, stepDecay } from './schedules.js';
 export type { LrSchedule } from './schedules.js';
+export type { SparseRows } from './sparse.js';

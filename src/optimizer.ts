@@ -9,6 +9,8 @@ import { at, buildGroups, isFloatArray, overlaps, toGroupSpecs } from './param-g
 import type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
 import { createState, rmspropDefaults, rmspropStep, zerosLike } from './rmsprop-step.js';
 import { simdStep } from './simd-step.js';
+import { applySparse, planSparse } from './sparse.js';
+import type { SparseRows } from './sparse.js';
 import { planLoad, saveState } from './state-dict.js';
 import type { RMSPropStateDict } from './state-dict.js';
 import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
@@ -99,24 +101,30 @@ function typeName(x: FloatArray): string {
  * group and parameter, when `data` changed type or size since registration, or when `grad` is
  * not a buffer of `data`'s type and length, or shares memory with `data`.
  */
-function checkBuffers(param: ParamRef, grad: unknown, state: RMSPropState, group: number, index: number): FloatArray {
+/** Checks that a parameter's `data` kept the type and length it was registered with. */
+function checkData(param: ParamRef, state: RMSPropState, group: number, index: number, prefix: string): FloatArray {
   const data: unknown = param.data;
   const sq = state.squareAvg;
   if (!isFloatArray(data)) {
     throw new TypeError(
-      `RMSProp.step: invalid data: expected a Float32Array or Float64Array, got ${describe(data)} ${at(group, index)}`,
+      `${prefix}: invalid data: expected a Float32Array or Float64Array, got ${describe(data)} ${at(group, index)}`,
     );
   }
   if (data instanceof Float64Array !== sq instanceof Float64Array) {
     throw new TypeError(
-      `RMSProp.step: data changed from ${typeName(sq)} to ${typeName(data)} after it was registered ${at(group, index)}`,
+      `${prefix}: data changed from ${typeName(sq)} to ${typeName(data)} after it was registered ${at(group, index)}`,
     );
   }
   if (data.length !== sq.length) {
     throw new RangeError(
-      `RMSProp.step: data length ${data.length} does not match its state length ${sq.length}; a parameter cannot change size after it is registered ${at(group, index)}`,
+      `${prefix}: data length ${data.length} does not match its state length ${sq.length}; a parameter cannot change size after it is registered ${at(group, index)}`,
     );
   }
+  return data;
+}
+
+function checkBuffers(param: ParamRef, grad: unknown, state: RMSPropState, group: number, index: number): FloatArray {
+  const data = checkData(param, state, group, index, 'RMSProp.step');
   if (!isFloatArray(grad)) {
     throw new TypeError(
       `RMSProp.step: invalid grad: expected a Float32Array, Float64Array or null, got ${describe(grad)} ${at(group, index)}`,
@@ -194,6 +202,10 @@ export class RMSProp {
   #touched: boolean[] = [];
   /** With accumulation: calls accumulated in the current window. */
   #accumulated = 0;
+  /** Where each parameter is registered: [group, index]. */
+  readonly #slotOf = new Map<ParamRef, readonly [number, number]>();
+  /** For parameters stepped by `sparseStep` in exact mode: the update each row is current as of. */
+  readonly #rowsCurrent = new Map<ParamRef, Int32Array>();
 
   /**
    * @param params - The parameters, or parameter groups `{ params, ...options }`; not empty.
@@ -424,6 +436,7 @@ export class RMSProp {
           rmspropStep(data, grad, state, group);
         }
         if (accumulating) grad.fill(0); // the window's sum, now applied
+        if (this.#rowsCurrent.size > 0) this.#rowsCurrent.get(params[i]!)?.fill(state.step);
       }
     }
     this.#updates++;
@@ -488,7 +501,7 @@ export class RMSProp {
    * schedule for the current update. Throws, naming the group, when the schedule gives no valid
    * rate; the other fields are checked by the caller.
    */
-  #resolve(group: ParamGroup, gi: number): RMSPropHyper {
+  #resolve(group: ParamGroup, gi: number, t: number = this.#updates): RMSPropHyper {
     // Field by field, not in a loop over the names: a generic copy would box every number.
     const hyper = this.#hyper[gi] as Mutable<RMSPropHyper>;
     hyper.alpha = group.alpha;
@@ -505,7 +518,6 @@ export class RMSProp {
     hyper.decoupledWeightDecay = group.decoupledWeightDecay;
     const lr = group.lr;
     if (typeof lr === 'function') {
-      const t = this.#updates;
       const value: unknown = lr(t);
       if (typeof value !== 'number' || !(value >= 0) || value === Infinity) {
         throw new RangeError(
@@ -517,6 +529,55 @@ export class RMSProp {
       hyper.lr = lr;
     }
     return hyper;
+  }
+
+  /**
+   * Updates only some rows of a 2-D parameter (an embedding table) from a sparse gradient: the
+   * row indices and their gradient rows (repeated rows summed). The parameter must be
+   * registered; give it `grad: null` so that `step()` leaves it to this method. Each call is one
+   * update of that parameter (its state's `step`, which a schedule on its group is called with).
+   *
+   * - `mode: 'lazy'` (default, TensorFlow's sparse semantics): rows not given neither decay nor
+   *   move.
+   * - `mode: 'exact'`: a given row first replays, with zero gradients, the updates it missed
+   *   since it was last current, then takes this one: the result equals the dense run with zero
+   *   gradients for the rows not given (provided the group's hyperparameters, other than a
+   *   schedule, did not change meanwhile). A dense `step()` of the parameter makes every row
+   *   current.
+   *
+   * Everything is checked before anything is written, as in `step()`; a frozen group is skipped.
+   *
+   * @example
+   * ```ts
+   * const table = { name: 'embedding', data: new Float32Array(10_000 * 64), grad: null };
+   * const opt = new RMSProp([table, ...dense], { lr: 1e-3 });
+   * opt.sparseStep(table, { width: 64, rows: batchTokenIds, grad: rowGrads, mode: 'exact' });
+   * ```
+   */
+  sparseStep(param: ParamRef, update: SparseRows): void {
+    const slot = this.#slotOf.get(param);
+    if (slot === undefined) throw new Error('RMSProp.sparseStep: the parameter is not registered with this optimizer');
+    const [gi, i] = slot;
+    const group = this.#groups[gi]!;
+    if (group.frozen === true) return;
+    const state = this.#states[gi]![i]!;
+    const data = param.data;
+    checkData(param, state, gi, i, 'RMSProp.sparseStep');
+    const t = state.step;
+    checkHyper(this.#resolve(group, gi, t), 'RMSProp.sparseStep', gi);
+    if (this.#nonFinite === 'skip' && !allFinite(update.grad)) {
+      this.#skipped++;
+      return;
+    }
+    const plan = planSparse(data, update, at(gi, i), this.#nonFinite === 'throw');
+    if (group.centered && state.gradAvg === null) state.gradAvg = this.#zeros(data);
+    if (group.momentum > 0 && state.momentumBuffer === null) state.momentumBuffer = this.#zeros(data);
+    let current = this.#rowsCurrent.get(param) ?? null;
+    if (plan.mode === 'exact' && current === null) {
+      current = new Int32Array(data.length / plan.width).fill(t);
+      this.#rowsCurrent.set(param, current);
+    }
+    applySparse(data, state, plan.mode === 'exact' ? current : null, plan, (u) => this.#resolve(group, gi, u));
   }
 
   /**
@@ -541,6 +602,7 @@ export class RMSProp {
       this.#updates,
       this.#accumulated,
       this.#sums.map((sum, k) => (this.#touched[k] ? sum : null)),
+      this.#rowsCurrent,
     );
   }
 
@@ -577,6 +639,9 @@ export class RMSProp {
           this.#touched[slot] = restored.gradSum !== null;
         }
         slot++;
+        const param = group.params[i]!;
+        if (restored.rowsCurrent === null) this.#rowsCurrent.delete(param);
+        else this.#rowsCurrent.set(param, restored.rowsCurrent);
         state.squareAvg.set(restored.squareAvg);
         state.gradAvg = this.#into(state.gradAvg, restored.gradAvg, state.squareAvg);
         state.momentumBuffer = this.#into(state.momentumBuffer, restored.momentumBuffer, state.squareAvg);
@@ -689,9 +754,11 @@ export class RMSProp {
   /** Allocates the state of checked groups and makes them visible. Cannot throw. */
   #register(groups: readonly ParamGroup[]): void {
     for (const group of groups) {
-      const states = group.params.map((param) => {
+      const gi = this.#states.length;
+      const states = group.params.map((param, i) => {
         const state: RMSPropState = createState(param.data, group, (like) => this.#zeros(like));
         this.#stateOf.set(param, state);
+        this.#slotOf.set(param, [gi, i]);
         return state;
       });
       this.#states.push(states);

@@ -1,4 +1,4 @@
-import { decodeFloats, encodeFloats } from './base64.js';
+import { decodeFloats, decodeInts, encodeFloats, encodeInts } from './base64.js';
 import { describe } from './describe.js';
 import { OPTION_NAMES, checkFrozen, checkHyper, checkOptions } from './options.js';
 import { at } from './param-groups.js';
@@ -33,6 +33,8 @@ export interface SavedParamState {
   readonly momentumBuffer: string | null;
   /** With gradient accumulation: the sum of the gradients accumulated so far in the window. */
   readonly gradSum: string | null;
+  /** After `sparseStep` in exact mode: per row, the update it is current as of (Int32, base64). */
+  readonly rowsCurrent: string | null;
 }
 
 /**
@@ -85,6 +87,7 @@ export function saveState(
   updates: number,
   accumulated: number,
   gradSums: readonly (FloatArray | null)[],
+  rowsCurrent: ReadonlyMap<object, Int32Array>,
 ): RMSPropStateDict {
   let slot = 0;
   return {
@@ -115,6 +118,7 @@ export function saveState(
             gradAvg: optional(s.gradAvg, group.centered),
             momentumBuffer: optional(s.momentumBuffer, group.momentum > 0),
             gradSum: optional(gradSums[slot++] ?? null, false),
+            rowsCurrent: rowsCurrent.has(param) ? encodeInts(rowsCurrent.get(param)!) : null,
           };
         }),
       };
@@ -140,6 +144,7 @@ export interface RestoredState {
   readonly gradAvg: FloatArray | null;
   readonly momentumBuffer: FloatArray | null;
   readonly gradSum: FloatArray | null;
+  readonly rowsCurrent: Int32Array | null;
 }
 
 const P = 'RMSProp.loadStateDict';
@@ -292,7 +297,18 @@ function restore(
     gradAvg: buffer('gradAvg', hyper.centered ? 'centered' : null),
     momentumBuffer: buffer('momentumBuffer', hyper.momentum > 0 ? `momentum ${hyper.momentum}` : null),
     gradSum: accumulate > 1 ? buffer('gradSum', null) : none(e['gradSum'], where),
+    rowsCurrent: rows(e['rowsCurrent'], data.length, step, where),
   };
+}
+
+/** The per-row currency of an exact sparse parameter: whole rows, each current as of <= step. */
+function rows(text: unknown, length: number, step: number, where: string): Int32Array | null {
+  if (text === null || text === undefined) return null;
+  const current = typeof text === 'string' ? decodeInts(text) : null;
+  if (current === null || current.length === 0 || length % current.length !== 0 || current.some((u) => u < 0 || u > step)) {
+    fail(`invalid rowsCurrent of the state ${where}: expected base64 of one update count (0 to ${step}) per row`);
+  }
+  return current;
 }
 
 /** Without accumulation a saved gradient sum has nowhere to go. */

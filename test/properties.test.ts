@@ -54,10 +54,16 @@ describe('rmspropStep, for any hyperparameters and finite gradients', () => {
       rmspropStep(param, grad, state, h);
       referenceStep(refParam, Array.from(grad), refState, h, round);
     }
-    for (const x of param) expect(Number.isFinite(x)).toBe(true);
-    for (const x of state.squareAvg) expect(x >= 0 && Number.isFinite(x)).toBe(true);
-    for (const x of state.gradAvg ?? []) expect(Number.isFinite(x)).toBe(true);
-    for (const x of state.momentumBuffer ?? []) expect(Number.isFinite(x)).toBe(true);
+    // Centered with a small alpha estimates the variance from about one sample: v - m^2 is about
+    // alpha * g^2 (exactly 0 at alpha = 0), the update about lr * g / eps, which can grow without
+    // bound over a few steps (in PyTorch too). There finiteness is not promised; the equality
+    // with the reference below still is.
+    if (!(h.centered && h.alpha < 0.5)) {
+      for (const x of param) expect(Number.isFinite(x)).toBe(true);
+      for (const x of state.squareAvg) expect(x >= 0 && Number.isFinite(x)).toBe(true);
+      for (const x of state.gradAvg ?? []) expect(Number.isFinite(x)).toBe(true);
+      for (const x of state.momentumBuffer ?? []) expect(Number.isFinite(x)).toBe(true);
+    }
     expect(bitsEqual(param, refParam)).toBe(true);
     expect(bitsEqual(state.squareAvg, refState.squareAvg)).toBe(true);
   });
