@@ -192,9 +192,9 @@ export class RMSProp {
   #hyper: RMSPropHyper[] = [];
   readonly #arena: Arena | null;
   readonly #kernel: SimdKernel | undefined;
-  readonly #clipValue: number | null;
-  readonly #clipNorm: number | null;
-  readonly #clipGlobalNorm: number | null;
+  #clipValue: number | null;
+  #clipNorm: number | null;
+  #clipGlobalNorm: number | null;
   readonly #accumulate: number;
   /** With accumulation: per parameter slot, the sum of this window's gradients. */
   #sums: (FloatArray | null)[] = [];
@@ -603,6 +603,7 @@ export class RMSProp {
       this.#accumulated,
       this.#sums.map((sum, k) => (this.#touched[k] ? sum : null)),
       this.#rowsCurrent,
+      { accumulate: this.#accumulate, clipValue: this.#clipValue, clipNorm: this.#clipNorm, clipGlobalNorm: this.#clipGlobalNorm },
     );
   }
 
@@ -652,6 +653,7 @@ export class RMSProp {
     this.#skipped = plan.skippedSteps;
     this.#updates = plan.updates;
     this.#accumulated = plan.accumulated;
+    [this.#clipValue, this.#clipNorm, this.#clipGlobalNorm] = plan.clip;
   }
 
   /**

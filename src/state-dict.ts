@@ -75,6 +75,13 @@ export interface RMSPropStateDict {
   readonly updates: number;
   /** With gradient accumulation: calls accumulated in the current window. */
   readonly accumulated: number;
+  /** The optimizer's gradient handling: `accumulate`, and the clipping limits (`null`: off). */
+  readonly gradients: {
+    readonly accumulate: number;
+    readonly clipValue: number | null;
+    readonly clipNorm: number | null;
+    readonly clipGlobalNorm: number | null;
+  };
   readonly groups: readonly SavedGroupState[];
 }
 
@@ -88,6 +95,7 @@ export function saveState(
   accumulated: number,
   gradSums: readonly (FloatArray | null)[],
   rowsCurrent: ReadonlyMap<object, Int32Array>,
+  gradients: RMSPropStateDict['gradients'],
 ): RMSPropStateDict {
   let slot = 0;
   return {
@@ -97,6 +105,7 @@ export function saveState(
     skippedSteps,
     updates,
     accumulated,
+    gradients: { ...gradients },
     groups: groups.map((group, gi) => {
       const hyper = {} as Record<string, unknown>;
       for (const name of OPTION_NAMES) hyper[name] = group[name];
@@ -132,6 +141,7 @@ export interface LoadPlan {
   readonly skippedSteps: number;
   readonly updates: number;
   readonly accumulated: number;
+  readonly clip: readonly [number | null, number | null, number | null];
   readonly hyper: readonly GroupHyper[];
   /** Per group, per parameter (the optimizer's order): the state to restore. */
   readonly states: readonly (readonly RestoredState[])[];
@@ -184,6 +194,18 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[], accumula
   if (!isCount(skippedSteps)) fail(`invalid skippedSteps: expected a whole number >= 0, got ${describe(skippedSteps)}`);
   const updates = saved['updates'];
   if (!isCount(updates)) fail(`invalid updates: expected a whole number >= 0, got ${describe(updates)}`);
+  const gradients = saved['gradients'];
+  if (!isRecord(gradients)) fail(`invalid gradients: expected an object, got ${describe(gradients)}`);
+  if (gradients['accumulate'] !== accumulate) {
+    fail(`the state was saved with accumulate ${describe(gradients['accumulate'])}, this optimizer accumulates ${accumulate}`);
+  }
+  const clip = (['clipValue', 'clipNorm', 'clipGlobalNorm'] as const).map((name) => {
+    const v = gradients[name];
+    if (v !== null && (typeof v !== 'number' || !(v > 0) || v === Infinity)) {
+      fail(`invalid ${name}: expected null or a finite number > 0, got ${describe(v)}`);
+    }
+    return v;
+  }) as unknown as readonly [number | null, number | null, number | null];
   const accumulated = saved['accumulated'];
   if (!isCount(accumulated)) fail(`invalid accumulated: expected a whole number >= 0, got ${describe(accumulated)}`);
   if (accumulated >= accumulate && accumulated > 0) {
@@ -261,7 +283,7 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[], accumula
       return restore(entry, param.data, hyper[gi]!, where, accumulate);
     }),
   );
-  return { nonFinite, skippedSteps, updates, accumulated, hyper, states };
+  return { nonFinite, skippedSteps, updates, accumulated, clip, hyper, states };
 }
 
 function restore(

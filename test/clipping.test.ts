@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clampValues, clipFactor, scaleBy, sumOfSquares } from '../src/clipping.js';
 import { RMSProp } from '../src/index.js';
-import type { OptimizerOptions } from '../src/index.js';
+import type { OptimizerOptions, RMSPropStateDict } from '../src/index.js';
 import { trajectoryError } from './support/compare.js';
 import clipping from './fixtures/torch-clipping.json' with { type: 'json' };
 
@@ -64,6 +64,19 @@ describe('clipping options', () => {
     expect(() => new RMSProp([{ params: [{ data: new Float32Array(1), grad: null }], clipNorm: 1 }] as never)).toThrow(
       'unknown option "clipNorm" in group 0 (clipNorm applies to the whole optimizer: set it in the optimizer options)',
     );
+  });
+
+  it('are saved with the state and restored by loadStateDict', () => {
+    const make = (): { data: Float32Array; grad: Float32Array; name: string } => ({ data: Float32Array.of(1, 1), grad: Float32Array.of(30, -40), name: 'w' });
+    const a = make();
+    const opt = new RMSProp([a], { clipNorm: 5 });
+    const saved = JSON.parse(JSON.stringify(opt.stateDict())) as RMSPropStateDict;
+    expect(saved.gradients).toEqual({ accumulate: 1, clipValue: null, clipNorm: 5, clipGlobalNorm: null });
+    const b = make();
+    const restored = new RMSProp([b]);
+    restored.loadStateDict(saved);
+    restored.step();
+    expect(Math.hypot(b.grad[0]!, b.grad[1]!)).toBeCloseTo(5, 4); // clipped in place to norm 5
   });
 
   it('clip nothing on a step that throws or is skipped', () => {

@@ -607,7 +607,7 @@ describe('gradient accumulation (accumulate: k)', () => {
     }
     expect(Array.from(b.data)).toEqual(Array.from(a.data));
     expect(() => new RMSProp([make()]).loadStateDict(saved)).toThrow(
-      'RMSProp.loadStateDict: the state holds 2 accumulated gradients, but this optimizer applies every 1 (accumulate)',
+      'RMSProp.loadStateDict: the state was saved with accumulate 3, this optimizer accumulates 1',
     );
   });
 
