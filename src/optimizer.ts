@@ -338,6 +338,7 @@ export class RMSProp {
 
     const kernel = this.#kernel;
     const memory = this.#arena?.memory.buffer;
+    const rowsCurrent = this.#rowsCurrent.size > 0 ? this.#rowsCurrent : null;
     k = 0;
     for (let gi = 0; gi < groups.length; gi++) {
       const group = this.#hyper[gi]!;
@@ -370,7 +371,8 @@ export class RMSProp {
           rmspropStep(data, grad, state, group);
         }
         if (accumulating) grad.fill(0); // the window's sum, now applied
-        if (this.#rowsCurrent.size > 0) this.#rowsCurrent.get(params[i]!)?.fill(state.step);
+        // A dense update brings every row of an exact sparse parameter up to date.
+        if (rowsCurrent !== null) rowsCurrent.get(params[i]!)?.fill(state.step);
       }
     }
     this.#updates++;

@@ -114,3 +114,27 @@ describe('sparseStep', () => {
     expect(Array.from(p.data)).toEqual(before);
   });
 });
+
+describe('a dense step of a sparse parameter', () => {
+  it("makes every row current for 'exact' mode: no update is replayed twice", () => {
+    const a = { data: Float64Array.from(normals(rng(3), ROWS * WIDTH)), grad: null as Float64Array | null, name: 'emb' };
+    const b = { data: a.data.slice(), grad: new Float64Array(ROWS * WIDTH), name: 'emb' };
+    const optA = new RMSProp([a], { momentum: 0.9 });
+    const optB = new RMSProp([b], { momentum: 0.9 });
+    const g = Float64Array.from(normals(rng(4), WIDTH));
+    optA.sparseStep(a, { width: WIDTH, rows: [2], grad: g, mode: 'exact' });
+    b.grad.fill(0);
+    b.grad.set(g, 2 * WIDTH);
+    optB.step();
+    // a dense step on both: every row moves
+    a.grad = Float64Array.from(normals(rng(5), ROWS * WIDTH));
+    b.grad.set(a.grad);
+    optA.step();
+    optB.step();
+    a.grad = null;
+    optA.sparseStep(a, { width: WIDTH, rows: [0, 1, 2, 3, 4, 5], grad: new Float64Array(ROWS * WIDTH), mode: 'exact' });
+    b.grad.fill(0);
+    optB.step();
+    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+  });
+});
