@@ -18,8 +18,9 @@ if (!withBrowser) {
   console.warn(`\n*** No Chromium at ${chromium}: the browser run is skipped. apt-get install -y chromium (or set CHROMIUM_PATH) to run it. ***\n`);
 }
 
-// Tests that need Node itself: npm pack, tsc, TypeDoc, wabt over the repository's files.
-const NODE_ONLY = ['test/package.test.ts', 'test/docs.test.ts', 'test/wasm-module.test.ts'];
+// Tests that need Node itself: npm pack, tsc, TypeDoc, wabt over the repository's files, the
+// convergence study (it reads its datasets from disk).
+const NODE_ONLY = ['test/package.test.ts', 'test/docs.test.ts', 'test/wasm-module.test.ts', 'test/convergence.test.ts'];
 
 const browserProject: TestProjectInlineConfiguration = {
   extends: true,

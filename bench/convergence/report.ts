@@ -1,0 +1,256 @@
+// Writes what the study found: a summary table for the terminal, SVG plots, and the Markdown of
+// docs/convergence.md. Pure functions from the analysed results to strings.
+import type { Plan, ProblemResult, Entry, Spread } from './study.js';
+import { decades, spread } from './study.js';
+import { linePlot } from './svg.js';
+
+/** A loss or other positive number in 3 significant digits. */
+export function num(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return '∞';
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a >= 1e-2 && a < 1e4 ? String(Number(x.toPrecision(3))) : x.toExponential(2).replace('e+', 'e');
+}
+
+/** A learning rate of the grid: 1e-4, 3.16e-4, 0.001, ... */
+export function lrText(lr: number): string {
+  return lr < 1e-3 ? lr.toExponential().replace('e+', 'e') : String(lr);
+}
+
+const steps = (s: number): string => (s === Infinity ? '—' : String(Math.round(s)));
+const pct = (x: number): string => `${(100 * x).toFixed(x < 0.1 && x > 0 ? 1 : 0)}%`;
+const range = (s: Spread, f: (x: number) => string): string => (s.min === s.max ? f(s.median) : `${f(s.median)} [${f(s.min)}–${f(s.max)}]`);
+
+/** The reached / seeds count, when not every seed reached the target. */
+function stepsCell(e: Entry): string {
+  const c = e.best;
+  const seeds = c.runs.length;
+  const note = c.reached === seeds ? '' : ` (${c.reached}/${seeds} seeds)`;
+  return c.stepsToTarget.median === Infinity && c.reached === 0 ? '—' : range(c.stepsToTarget, steps) + note;
+}
+
+function goodRange(e: Entry): string {
+  if (e.goodLrs.length === 0) return 'none';
+  const lo = Math.min(...e.goodLrs);
+  const hi = Math.max(...e.goodLrs);
+  return lo === hi ? `${lrText(lo)} only` : `${lrText(lo)}–${lrText(hi)} (${e.goodLrs.length})`;
+}
+
+interface Column {
+  readonly head: string;
+  readonly value: (e: Entry) => string;
+}
+
+function columns(result: ProblemResult): Column[] {
+  const cols: Column[] = [
+    { head: 'optimizer', value: (e) => e.optimizer.label },
+    { head: 'tuned lr', value: (e) => lrText(e.best.lr) },
+    { head: 'steps to target', value: stepsCell },
+    { head: 'final loss', value: (e) => range(e.best.finalLoss, num) },
+  ];
+  if (result.entries.some((e) => e.best.accuracy !== null)) {
+    cols.push({ head: 'held-out accuracy', value: (e) => (e.best.accuracy === null ? '' : range(e.best.accuracy, pct)) });
+  }
+  cols.push(
+    { head: 'loss rises', value: (e) => pct(e.best.rises.median) },
+    { head: 'lrs reaching target', value: goodRange },
+    { head: 'final loss at default lr', value: (e) => (e.atDefault === null ? 'n/a' : `${num(e.atDefault.finalLoss.median)} (lr ${lrText(e.atDefault.lr)})`) },
+  );
+  return cols;
+}
+
+/** The terminal summary: one small table per problem. */
+export function summaryTable(results: readonly ProblemResult[]): string {
+  const out: string[] = [];
+  for (const r of results) {
+    const cols = columns(r).filter((c) => c.head !== 'final loss at default lr');
+    const rows = [cols.map((c) => c.head), ...r.entries.map((e) => cols.map((c) => c.value(e)))];
+    const widths = cols.map((_, i) => Math.max(...rows.map((row) => [...row[i]!].length)));
+    out.push(`\n${r.problem.title} — target loss ${num(r.problem.target)} within ${r.problem.steps} steps`);
+    rows.forEach((row, k) => {
+      out.push(row.map((cell, i) => cell + ' '.repeat(widths[i]! - [...cell].length)).join('  '));
+      if (k === 0) out.push(widths.map((w) => '-'.repeat(w)).join('  '));
+    });
+  }
+  return out.join('\n');
+}
+
+function markdownTable(result: ProblemResult): string {
+  const cols = columns(result);
+  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(cols.map((c) => c.head)), line(cols.map(() => '---')), ...result.entries.map((e) => line(cols.map((c) => c.value(e))))].join('\n');
+}
+
+/**
+ * The y range of a loss plot: from a little below the lowest median point (at most 12 decades
+ * under the top) up to `headroom` times the starting loss, so that a run blowing up leaves
+ * through the top instead of squashing every other line.
+ */
+function lossRange(result: ProblemResult, medians: readonly number[], headroom: number): [number, number] {
+  const start = Math.max(...result.entries.map((e) => e.best.runs[0]!.curve[0]!));
+  const top = start * headroom;
+  const low = Math.min(...medians.filter((v) => v > 0 && Number.isFinite(v)));
+  const bottom = Math.max(Number.isFinite(low) ? low / 3 : top * 1e-6, top * 1e-12);
+  return [10 ** Math.floor(Math.log10(bottom)), 10 ** Math.ceil(Math.log10(top))];
+}
+
+/** Loss curves of every optimizer at its tuned learning rate: median over seeds, min–max band. */
+export function curvesPlot(result: ProblemResult): string {
+  const p = result.problem;
+  const series = result.entries.map((e) => {
+    const runs = e.best.runs;
+    const points = runs[0]!.curve.length;
+    const at = (i: number): Spread => spread(runs.map((r) => r.curve[i]!));
+    const s = Array.from({ length: points }, (_, i) => at(i));
+    return {
+      label: `${e.optimizer.label} (lr ${lrText(e.best.lr)})`,
+      x: Array.from({ length: points }, (_, i) => i * p.evalEvery),
+      y: s.map((v) => v.median),
+      lo: s.map((v) => v.min),
+      hi: s.map((v) => v.max),
+    };
+  });
+  const target = { label: 'target', x: [0, p.steps], y: [p.target, p.target], color: '#888888', dashed: true };
+  return linePlot([...series, target], {
+    title: `${p.title}: training loss at each optimizer's tuned learning rate`,
+    xLabel: 'update',
+    yLabel: 'training loss',
+    yLog: true,
+    yRange: lossRange(result, [...series.flatMap((s) => s.y), p.target], 1.5),
+    width: 760,
+    note: `median over ${result.entries[0]!.best.runs.length} seeds; band: min to max`,
+  });
+}
+
+/** Final loss against learning rate for every optimizer: median over seeds, min–max band. */
+export function sweepPlot(result: ProblemResult, plan: Plan): string {
+  const p = result.problem;
+  const series = result.entries.map((e) => ({
+    label: e.optimizer.label,
+    x: e.cells.map((c) => c.lr),
+    y: e.cells.map((c) => c.finalLoss.median),
+    lo: e.cells.map((c) => c.finalLoss.min),
+    hi: e.cells.map((c) => c.finalLoss.max),
+    markers: true,
+  }));
+  const lrs = plan.lrs;
+  const target = { label: 'target', x: [Math.min(...lrs), Math.max(...lrs)], y: [p.target, p.target], color: '#888888', dashed: true };
+  return linePlot([...series, target], {
+    title: `${p.title}: final loss after ${p.steps} updates against learning rate`,
+    xLabel: 'learning rate',
+    yLabel: 'final training loss',
+    xLog: true,
+    yLog: true,
+    yRange: lossRange(result, [...series.flatMap((s) => s.y), p.target], 10),
+    width: 760,
+    note: `median over ${plan.seeds.length} seeds; band: min to max; a line leaving through the top or a gap: diverged runs`,
+  });
+}
+
+/** The file names of a problem's two plots. */
+export function plotFiles(result: ProblemResult): { curves: string; sweep: string } {
+  return { curves: `${result.problem.id}-curves.svg`, sweep: `${result.problem.id}-lr.svg` };
+}
+
+/** Which optimizer did best on each problem, by each measure, as a Markdown table. */
+function scoreboard(results: readonly ProblemResult[]): string {
+  const winner = (r: ProblemResult, key: (e: Entry) => number): string => {
+    const best = Math.min(...r.entries.map(key));
+    if (!Number.isFinite(best)) return '—';
+    return r.entries.filter((e) => key(e) === best).map((e) => e.optimizer.label).join(', ');
+  };
+  const width = (e: Entry): number => (e.goodLrs.length === 0 ? Infinity : -e.goodLrs.length);
+  const rows = results.map((r) =>
+    [
+      r.problem.title,
+      winner(r, (e) => (2 * e.best.reached > e.best.runs.length ? e.best.stepsToTarget.median : Infinity)),
+      winner(r, (e) => e.best.finalLoss.median),
+      winner(r, width),
+      winner(r, (e) => e.atDefault?.finalLoss.median ?? Infinity),
+    ].join(' | '),
+  );
+  return ['| problem | fewest steps to target | lowest final loss | most lrs reaching target | best at its default lr |', '| --- | --- | --- | --- | --- |', ...rows.map((r) => `| ${r} |`)].join('\n');
+}
+
+/** What the study used, for the head of the document. */
+export interface RunInfo {
+  readonly command: string;
+  readonly node: string;
+  readonly cpu: string;
+  readonly date: string;
+  readonly seconds: number;
+  readonly workers: number;
+}
+
+/** The generated part of docs/convergence.md; `reading` is the hand-written interpretation kept from the last version. */
+export function markdown(results: readonly ProblemResult[], plan: Plan, info: RunInfo, reading: string): string {
+  const optimizers = plan.optimizers.map((o) => `${o.label} (default lr ${lrText(o.defaultLr)})`).join(', ');
+  const sections = results.map((r) => {
+    const f = plotFiles(r);
+    const p = r.problem;
+    return [
+      `### ${p.title}`,
+      '',
+      `${p.description} Target: training loss ≤ ${num(p.target)}; ${p.steps} updates; the loss is recorded every ${p.evalEvery} updates${p.fullBatch ? ' (and checked at every update for the target and for rises)' : ''}.`,
+      '',
+      markdownTable(r),
+      '',
+      `![${p.title}: loss curves](convergence/${f.curves})`,
+      '',
+      `![${p.title}: final loss against learning rate](convergence/${f.sweep})`,
+    ].join('\n');
+  });
+  const spans = results
+    .map((r) => `| ${r.problem.title} | ${r.entries.map((e) => (e.goodLrs.length === 0 ? '—' : decades(e.goodLrs).toFixed(1))).join(' | ')} |`)
+    .join('\n');
+  return `# Convergence study: RMSProp against SGD, momentum and Adam
+
+<!-- Generated by \`${info.command}\` (bench/convergence/); the reading between the reading markers is
+hand-written and kept when the file is regenerated. -->
+
+Run: \`${info.command}\` — Node ${info.node}, ${info.cpu}, ${info.date}; ${plan.problems.length} problems × ${plan.optimizers.length} optimizers × ${plan.lrs.length} learning rates × ${plan.seeds.length} seeds = ${plan.problems.length * plan.optimizers.length * plan.lrs.length * plan.seeds.length} runs in ${Math.round(info.seconds)} s on ${info.workers} worker thread(s). Deterministic: the same command gives the same numbers.
+
+<!-- reading:start -->
+${reading.trim()}
+<!-- reading:end -->
+
+## How it was measured
+
+- **Optimizers**: ${optimizers}. RMSProp is this package with PyTorch's defaults (alpha 0.99, eps 1e-8), its parameters in a SIMD arena; "cosine decay" is \`cosineAnnealing(lr, { tMax: steps })\` from this package. SGD and Adam are PyTorch's, re-implemented in [bench/convergence/baselines.ts](../bench/convergence/baselines.ts) and checked against torch 1.13 (test/baselines.test.ts).
+- **Learning rates**: ${plan.lrs.map(lrText).join(', ')} for every optimizer; seeds ${plan.seeds.join(', ')} (a seed sets the starting point or the initial weights and the mini-batch order; the data splits are fixed).
+- **Tuned lr**: of the learning rates at which most seeds reach the target, the one with the fewest median steps to it; if none reaches it, the lowest median final loss. Every column of a table is at that learning rate, except the last two.
+- **Steps to target**: the first update count at which the training loss is at or below the target (median [min–max] over seeds; "—" when most seeds never reach it).
+- **Final loss**: training loss after the last update; ∞ for a run that diverged (loss non-finite or above 1e6 times its start; the run stops there).
+- **Held-out accuracy**: on the 20% split (digits, breast cancer) or a second sample of the spirals; a diverged run counts as 0.
+- **Loss rises**: the share of updates (full-batch problems) or evaluations (digits) before the target at which the training loss went up: 0% is a monotone descent.
+- **lrs reaching target**: the grid's learning rates at which most seeds reach the target — how wide the good range is (count in brackets; the grid has ${plan.lrs.length} values, half a decade apart).
+
+## Which optimizer did best
+
+${scoreboard(results)}
+
+Width of the good learning-rate range, in decades (0 = a single grid value, — = none):
+
+| problem | ${plan.optimizers.map((o) => o.label).join(' | ')} |
+| --- | ${plan.optimizers.map(() => '---').join(' | ')} |
+${spans}
+
+## Results per problem
+
+${sections.join('\n\n')}
+
+## Data
+
+The digits and breast cancer datasets are from the UCI Machine Learning Repository, CC BY 4.0:
+E. Alpaydin, C. Kaynak, *Optical Recognition of Handwritten Digits* (1998); W. Wolberg,
+O. Mangasarian, N. Street, W. Street, *Breast Cancer Wisconsin (Diagnostic)* (1995). Copies and
+attribution in [bench/data/](../bench/data/README.md).
+`;
+}
+
+/** The hand-written reading of an existing docs/convergence.md, or a placeholder. */
+export function keptReading(existing: string | null): string {
+  const m = existing?.match(/<!-- reading:start -->\n([\s\S]*?)<!-- reading:end -->/);
+  return m?.[1] ?? '_No reading yet: run the full study and write one here._\n';
+}

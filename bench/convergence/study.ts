@@ -1,0 +1,145 @@
+// The study's plan (which runs) and its reading (what the runs say), kept apart from how the runs
+// are executed (bench/convergence/pool.ts) and how the results are written (report.ts).
+import type { Problem } from './problems.js';
+import type { OptimizerSpec, RunResult } from './run.js';
+
+/** Which runs the study makes: every problem x optimizer x learning rate x seed. */
+export interface Plan {
+  readonly problems: readonly Problem[];
+  readonly optimizers: readonly OptimizerSpec[];
+  readonly lrs: readonly number[];
+  readonly seeds: readonly number[];
+}
+
+/** The learning-rate grid: half decades from 1e-4 to 10^0.5 (ten values, 4.5 decades). */
+export const LRS: readonly number[] = Array.from({ length: 10 }, (_, i) => Number((10 ** (-4 + i / 2)).toPrecision(3)));
+
+/** Seeds of the full study. */
+export const SEEDS: readonly number[] = [1, 2, 3, 4, 5];
+
+/** One run to make, by index into the plan's lists. */
+export interface Task {
+  readonly problem: number;
+  readonly optimizer: number;
+  readonly lr: number;
+  readonly seed: number;
+}
+
+/** Every run of the plan, in a fixed order. */
+export function tasks(plan: Plan): Task[] {
+  const out: Task[] = [];
+  plan.problems.forEach((_, problem) =>
+    plan.optimizers.forEach((_, optimizer) =>
+      plan.lrs.forEach((_, lr) => plan.seeds.forEach((_, seed) => out.push({ problem, optimizer, lr, seed }))),
+    ),
+  );
+  return out;
+}
+
+/** Median, minimum and maximum of some values; NaN counts as +Infinity (a failed run). */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** The spread of `values` (the median of an even count is the mean of the middle two). */
+export function spread(values: readonly number[]): Spread {
+  const v = values.map((x) => (Number.isNaN(x) ? Infinity : x)).sort((a, b) => a - b);
+  const n = v.length;
+  if (n === 0) return { median: NaN, min: NaN, max: NaN };
+  const lo = v[(n - 1) >> 1]!;
+  const hi = v[n >> 1]!;
+  return { median: lo === hi ? lo : (lo + hi) / 2, min: v[0]!, max: v[n - 1]! };
+}
+
+/** What the seeds of one (problem, optimizer, learning rate) did. */
+export interface Cell {
+  readonly lr: number;
+  readonly runs: readonly RunResult[];
+  /** Updates to reach the target; Infinity for a run that never did. */
+  readonly stepsToTarget: Spread;
+  readonly finalLoss: Spread;
+  /** Held-out accuracy (null for problems without data); a diverged run counts as 0. */
+  readonly accuracy: Spread | null;
+  /** Share of steps at which the loss rose, before the target (see run.ts). */
+  readonly rises: Spread;
+  /** How many seeds reached the target. */
+  readonly reached: number;
+  readonly diverged: number;
+}
+
+function cell(lr: number, runs: readonly RunResult[]): Cell {
+  const hasAccuracy = runs.some((r) => r.accuracy !== null);
+  return {
+    lr,
+    runs,
+    stepsToTarget: spread(runs.map((r) => r.stepsToTarget ?? Infinity)),
+    finalLoss: spread(runs.map((r) => r.finalLoss)),
+    accuracy: hasAccuracy ? spread(runs.map((r) => r.accuracy ?? 0)) : null,
+    rises: spread(runs.map((r) => r.rises)),
+    reached: runs.filter((r) => r.stepsToTarget !== null).length,
+    diverged: runs.filter((r) => r.diverged).length,
+  };
+}
+
+/** One optimizer on one problem, over the learning-rate grid. */
+export interface Entry {
+  readonly optimizer: OptimizerSpec;
+  /** One cell per learning rate of the grid, in grid order. */
+  readonly cells: readonly Cell[];
+  /**
+   * The tuned learning rate: of those where most seeds reach the target, the one with the fewest
+   * median steps to it (then the lowest median final loss); when none does, the lowest median
+   * final loss.
+   */
+  readonly best: Cell;
+  /** Learning rates of the grid at which most seeds reach the target. */
+  readonly goodLrs: readonly number[];
+  /** The cell at the optimizer's library default learning rate, when the grid has it. */
+  readonly atDefault: Cell | null;
+}
+
+/** Results of one problem. */
+export interface ProblemResult {
+  readonly problem: Problem;
+  readonly entries: readonly Entry[];
+}
+
+/** The better of two cells by the rule of {@link Entry.best}. */
+function better(a: Cell, b: Cell): Cell {
+  const seeds = a.runs.length;
+  const aOk = 2 * a.reached > seeds;
+  const bOk = 2 * b.reached > seeds;
+  if (aOk !== bOk) return aOk ? a : b;
+  if (aOk && a.stepsToTarget.median !== b.stepsToTarget.median) return a.stepsToTarget.median < b.stepsToTarget.median ? a : b;
+  return b.finalLoss.median < a.finalLoss.median ? b : a;
+}
+
+/** Groups the runs (in {@link tasks} order) by problem, optimizer and learning rate, and reads them. */
+export function analyse(plan: Plan, results: readonly RunResult[]): ProblemResult[] {
+  const all = tasks(plan);
+  if (results.length !== all.length) throw new Error(`analyse: ${results.length} results for ${all.length} runs`);
+  const perCell = plan.seeds.length;
+  const perEntry = plan.lrs.length * perCell;
+  return plan.problems.map((problem, p) => ({
+    problem,
+    entries: plan.optimizers.map((optimizer, o) => {
+      const base = (p * plan.optimizers.length + o) * perEntry;
+      const cells = plan.lrs.map((lr, l) => cell(lr, results.slice(base + l * perCell, base + (l + 1) * perCell)));
+      return {
+        optimizer,
+        cells,
+        best: cells.reduce(better),
+        goodLrs: cells.filter((c) => 2 * c.reached > perCell).map((c) => c.lr),
+        atDefault: cells.find((c) => c.lr === optimizer.defaultLr) ?? null,
+      };
+    }),
+  }));
+}
+
+/** Decades spanned by a set of learning rates (0 for one value, NaN for none). */
+export function decades(lrs: readonly number[]): number {
+  if (lrs.length === 0) return NaN;
+  return Math.log10(Math.max(...lrs) / Math.min(...lrs));
+}
