@@ -173,6 +173,22 @@ function scoreboard(results: readonly ProblemResult[]): string {
   return ['| problem | fewest steps to target | lowest final loss | most lrs reaching target | best at its default lr |', '| --- | --- | --- | --- | --- |', ...rows.map((r) => `| ${r} |`)].join('\n');
 }
 
+/**
+ * Adam against RMSProp at the same learning rates (both libraries' defaults, 0.001 and 0.01):
+ * median steps to target and final loss, per problem.
+ */
+function headToHead(results: readonly ProblemResult[], plan: Plan): string {
+  const lrs = [0.001, 0.01].filter((lr) => plan.lrs.includes(lr));
+  const pick = (r: ProblemResult, id: string): Entry | undefined => r.entries.find((e) => e.optimizer.id === id);
+  const cell = (e: Entry | undefined, lr: number): string => {
+    const c = e?.cells.find((x) => x.lr === lr);
+    return c === undefined ? 'n/a' : `${steps(2 * c.reached > c.runs.length ? c.stepsToTarget.median : Infinity)} / ${num(c.finalLoss.median)}`;
+  };
+  const head = lrs.flatMap((lr) => [`Adam, lr ${lrText(lr)}`, `RMSProp, lr ${lrText(lr)}`]);
+  const rows = results.map((r) => `| ${r.problem.title} | ${lrs.flatMap((lr) => [cell(pick(r, 'adam'), lr), cell(pick(r, 'rmsprop'), lr)]).join(' | ')} |`);
+  return [`| problem | ${head.join(' | ')} |`, `| --- | ${head.map(() => '---').join(' | ')} |`, ...rows].join('\n');
+}
+
 /** What the study used, for the head of the document. */
 export interface RunInfo {
   readonly command: string;
@@ -220,10 +236,10 @@ ${reading.trim()}
 - **Optimizers**: ${optimizers}. RMSProp is this package with PyTorch's defaults (alpha 0.99, eps 1e-8), its parameters in a SIMD arena; "cosine decay" is \`cosineAnnealing(lr, { tMax: steps })\` from this package. SGD and Adam are PyTorch's, re-implemented in [bench/convergence/baselines.ts](../bench/convergence/baselines.ts) and checked against torch 1.13 (test/baselines.test.ts).
 - **Learning rates**: ${plan.lrs.map(lrText).join(', ')} for every optimizer; seeds ${plan.seeds.join(', ')} (a seed sets the starting point or the initial weights and the mini-batch order; the data splits are fixed).
 - **Tuned lr**: of the learning rates at which most seeds reach the target, the one with the fewest median steps to it; if none reaches it, the lowest median final loss. Every column of a table is at that learning rate, except the last two.
-- **Steps to target**: the first update count at which the training loss is at or below the target (median [min–max] over seeds; "—" when most seeds never reach it).
+- **Steps to target**: the update count from which the training loss stays at or below the target to the end of the run (a run that only passes through it has not reached it); median [min–max] over seeds, "—" when most seeds do not get there (an upper end "—": some seed did not).
 - **Final loss**: training loss after the last update; ∞ for a run that diverged (loss non-finite or above 1e6 times its start; the run stops there).
 - **Held-out accuracy**: on the 20% split (digits, breast cancer) or a second sample of the spirals; a diverged run counts as 0.
-- **Loss rises**: the share of updates (full-batch problems) or evaluations (digits) before the target at which the training loss went up: 0% is a monotone descent.
+- **Loss rises**: of the updates (full-batch problems) or evaluations (digits) made from a loss above the target, the share at which the training loss went up: 0% is a monotone descent. Rises below the target are left out (there they are mostly float32 rounding).
 - **lrs reaching target**: the grid's learning rates at which most seeds reach the target — how wide the good range is (count in brackets; the grid has ${plan.lrs.length} values, half a decade apart).
 
 ## Which optimizer did best
@@ -235,6 +251,11 @@ Width of the good learning-rate range, in decades (0 = a single grid value, — 
 | problem | ${plan.optimizers.map((o) => o.label).join(' | ')} |
 | --- | ${plan.optimizers.map(() => '---').join(' | ')} |
 ${spans}
+
+Adam and RMSProp at the same learning rates — steps to target / final loss (medians; "—": most seeds
+did not reach the target):
+
+${headToHead(results, plan)}
 
 ## Results per problem
 

@@ -163,7 +163,8 @@ export function linePlot(series: readonly Series[], options: PlotOptions): strin
 
   // Title, axis labels, note.
   const midX = fmt((left + right) / 2), midY = fmt((top + bottom) / 2);
-  out.push(`<text x="${midX}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(options.title)}</text>`);
+  // The title starts at the left edge: centred over the plot area, a long one would be cut off.
+  out.push(`<text x="10" y="22" font-size="15" font-weight="bold">${esc(options.title)}</text>`);
   out.push(`<text x="${midX}" y="${fmt(bottom + 38)}" text-anchor="middle">${esc(options.xLabel)}</text>`);
   out.push(`<text transform="translate(14 ${midY}) rotate(-90)" text-anchor="middle" dominant-baseline="middle">${esc(options.yLabel)}</text>`);
   if (options.note !== undefined) out.push(`<text x="${fmt(left)}" y="${fmt(height - 8)}" font-size="11" fill="#555555">${esc(options.note)}</text>`);
