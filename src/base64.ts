@@ -14,18 +14,12 @@ function littleEndianOnly(): void {
 }
 
 /**
- * The elements of a float buffer as little-endian base64 (RFC 4648, with padding): every bit
- * kept, NaN payloads, -0 and subnormals included.
+ * The elements of a float or `Int32Array` buffer as little-endian base64 (RFC 4648, with
+ * padding): every bit kept, NaN payloads, -0 and subnormals included.
  *
  * @internal
  */
-export function encodeFloats(a: FloatArray): string {
-  littleEndianOnly();
-  return encodeBase64(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-}
-
-/** The elements of an `Int32Array` as little-endian base64. @internal */
-export function encodeInts(a: Int32Array): string {
+export function encodeArray(a: FloatArray | Int32Array): string {
   littleEndianOnly();
   return encodeBase64(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 }

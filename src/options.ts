@@ -188,20 +188,7 @@ export function checkFrozen(value: unknown, prefix: string, group: number): void
  * @internal
  */
 export function resolveOptions(base: GroupHyper, options: RMSPropOptions): GroupHyper {
-  return {
-    lr: options.lr ?? base.lr,
-    alpha: options.alpha ?? base.alpha,
-    eps: options.eps ?? base.eps,
-    weightDecay: options.weightDecay ?? base.weightDecay,
-    momentum: options.momentum ?? base.momentum,
-    centered: options.centered ?? base.centered,
-    maximize: options.maximize ?? base.maximize,
-    epsInSqrt: options.epsInSqrt ?? base.epsInSqrt,
-    lrInMomentum: options.lrInMomentum ?? base.lrInMomentum,
-    nesterov: options.nesterov ?? base.nesterov,
-    initialAccumulator: options.initialAccumulator ?? base.initialAccumulator,
-    biasCorrection: options.biasCorrection ?? base.biasCorrection,
-    decoupledWeightDecay: options.decoupledWeightDecay ?? base.decoupledWeightDecay,
-    frozen: options.frozen ?? base.frozen,
-  };
+  const resolved = {} as Record<OptionName, unknown>;
+  for (const name of OPTION_NAMES) resolved[name] = options[name] ?? base[name];
+  return resolved as GroupHyper;
 }

@@ -1,4 +1,4 @@
-import { decodeFloats, decodeInts, encodeFloats, encodeInts } from './base64.js';
+import { decodeFloats, decodeInts, encodeArray } from './base64.js';
 import { describe } from './describe.js';
 import { OPTION_NAMES, checkFrozen, checkHyper, checkOptions } from './options.js';
 import { at } from './param-groups.js';
@@ -117,17 +117,17 @@ export function saveState(
           // A buffer the options need but that is not allocated yet (a feature switched on, no
           // step since) would start at zero: save it as zeros, so the saved state is complete.
           const optional = (buffer: FloatArray | null, needed: boolean): string | null =>
-            buffer !== null ? encodeFloats(buffer) : needed ? encodeFloats(zerosLike(s.squareAvg)) : null;
+            buffer !== null ? encodeArray(buffer) : needed ? encodeArray(zerosLike(s.squareAvg)) : null;
           return {
             name: param.name ?? null,
             dtype: s.squareAvg instanceof Float64Array ? 'float64' : 'float32',
             length: s.squareAvg.length,
             step: s.step,
-            squareAvg: encodeFloats(s.squareAvg),
+            squareAvg: encodeArray(s.squareAvg),
             gradAvg: optional(s.gradAvg, group.centered),
             momentumBuffer: optional(s.momentumBuffer, group.momentum > 0),
             gradSum: optional(gradSums[slot++] ?? null, false),
-            rowsCurrent: rowsCurrent.has(param) ? encodeInts(rowsCurrent.get(param)!) : null,
+            rowsCurrent: rowsCurrent.has(param) ? encodeArray(rowsCurrent.get(param)!) : null,
           };
         }),
       };
