@@ -76,6 +76,9 @@ export const OPTION_NAMES: readonly OptionName[] = [
 /** The options the kernel reads: every option but `frozen`, which only the optimizer does. */
 const HYPER_NAMES = OPTION_NAMES.filter((n): n is keyof RMSPropHyper => n !== 'frozen');
 
+/** The options only the optimizer as a whole takes (`OptimizerOptions`); a group cannot set them. @internal */
+export const OPTIMIZER_OPTIONS: readonly string[] = ['nonFinite', 'arena', 'clipValue', 'clipNorm', 'clipGlobalNorm', 'accumulate'];
+
 /** Other frameworks' spellings, for a hint in the unknown-option error. */
 const SPELLINGS: Readonly<Record<string, OptionName>> = {
   learningRate: 'lr',
@@ -129,7 +132,7 @@ export function checkOptions(options: unknown, prefix: string, group: number, ex
     if (!(OPTION_NAMES as readonly string[]).includes(key)) {
       const hint = Object.hasOwn(SPELLINGS, key)
         ? ` (did you mean ${String(SPELLINGS[key])}?)`
-        : ['nonFinite', 'arena', 'clipValue', 'clipNorm', 'clipGlobalNorm', 'accumulate'].includes(key)
+        : OPTIMIZER_OPTIONS.includes(key)
           ? ` (${key} applies to the whole optimizer: set it in the optimizer options)`
           : '';
       throw new TypeError(
@@ -183,11 +186,12 @@ export function checkFrozen(value: unknown, prefix: string, group: number): void
 
 /**
  * Resolves options over a base: each option given (not `undefined`) replaces the base's.
- * The result has every field, in one fixed order.
+ * The result has every field, in one fixed order; with no options, it is a copy of the
+ * base's option fields (and nothing else).
  *
  * @internal
  */
-export function resolveOptions(base: GroupHyper, options: RMSPropOptions): GroupHyper {
+export function resolveOptions(base: GroupHyper, options: RMSPropOptions = {}): GroupHyper {
   const resolved = {} as Record<OptionName, unknown>;
   for (const name of OPTION_NAMES) resolved[name] = options[name] ?? base[name];
   return resolved as GroupHyper;

@@ -1,6 +1,6 @@
 import { decodeFloats, decodeInts, encodeArray } from './base64.js';
 import { describe } from './describe.js';
-import { OPTION_NAMES, checkFrozen, checkHyper, checkOptions } from './options.js';
+import { checkFrozen, checkHyper, checkOptions, resolveOptions } from './options.js';
 import { at } from './param-groups.js';
 import type { ParamGroup } from './param-groups.js';
 import { zerosLike } from './rmsprop-step.js';
@@ -107,11 +107,9 @@ export function saveState(
     accumulated,
     gradients: { ...gradients },
     groups: groups.map((group, gi) => {
-      const hyper = {} as Record<string, unknown>;
-      for (const name of OPTION_NAMES) hyper[name] = group[name];
-      if (typeof group.lr === 'function') hyper['lr'] = 'schedule';
+      const hyper = resolveOptions(group);
       return {
-        hyper: hyper as SavedGroupState['hyper'],
+        hyper: { ...hyper, lr: typeof hyper.lr === 'function' ? 'schedule' : hyper.lr },
         params: group.params.map((param, i): SavedParamState => {
           const s = states[gi]![i]!;
           // A buffer the options need but that is not allocated yet (a feature switched on, no
@@ -190,10 +188,13 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[], accumula
   if (nonFinite !== 'throw' && nonFinite !== 'skip' && nonFinite !== 'apply') {
     fail(`invalid nonFinite: expected 'throw', 'skip' or 'apply', got ${describe(nonFinite)}`);
   }
-  const skippedSteps = saved['skippedSteps'];
-  if (!isCount(skippedSteps)) fail(`invalid skippedSteps: expected a whole number >= 0, got ${describe(skippedSteps)}`);
-  const updates = saved['updates'];
-  if (!isCount(updates)) fail(`invalid updates: expected a whole number >= 0, got ${describe(updates)}`);
+  const count = (key: 'skippedSteps' | 'updates' | 'accumulated'): number => {
+    const value = saved[key];
+    if (!isCount(value)) fail(`invalid ${key}: expected a whole number >= 0, got ${describe(value)}`);
+    return value;
+  };
+  const skippedSteps = count('skippedSteps');
+  const updates = count('updates');
   const gradients = saved['gradients'];
   if (!isRecord(gradients)) fail(`invalid gradients: expected an object, got ${describe(gradients)}`);
   if (gradients['accumulate'] !== accumulate) {
@@ -206,8 +207,7 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[], accumula
     }
     return v;
   }) as unknown as readonly [number | null, number | null, number | null];
-  const accumulated = saved['accumulated'];
-  if (!isCount(accumulated)) fail(`invalid accumulated: expected a whole number >= 0, got ${describe(accumulated)}`);
+  const accumulated = count('accumulated');
   if (accumulated >= accumulate && accumulated > 0) {
     fail(`the state holds ${accumulated} accumulated gradients, but this optimizer applies every ${accumulate} (accumulate)`);
   }
@@ -234,10 +234,7 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[], accumula
     checkOptions(h, P, gi, []);
     checkHyper(h, P, gi);
     checkFrozen(h.frozen, P, gi);
-    const copy = {} as Record<string, unknown>;
-    for (const name of OPTION_NAMES) copy[name] = h[name];
-    if (schedule) copy['lr'] = current;
-    hyper.push(copy as unknown as GroupHyper);
+    hyper.push(resolveOptions(h, schedule ? { lr: current } : {}));
     const params = g['params'];
     if (!Array.isArray(params)) fail(`invalid params of group ${gi}: expected an array, got ${describe(params)}`);
     const count = groups[gi]!.params.length;
