@@ -1,4 +1,5 @@
 import { decodeFloats, decodeInts, encodeArray } from './base64.js';
+import { typeName } from './checks.js';
 import { describe } from './describe.js';
 import { checkFrozen, checkHyper, checkOptions, resolveOptions } from './options.js';
 import { at } from './param-groups.js';
@@ -292,7 +293,7 @@ function restore(
 ): RestoredState {
   const dtype = data instanceof Float64Array ? 'float64' : 'float32';
   if (e['dtype'] !== dtype) {
-    fail(`the state ${where} holds ${describe(e['dtype'])} values, the parameter is a ${dtype === 'float64' ? 'Float64Array' : 'Float32Array'}`);
+    fail(`the state ${where} holds ${describe(e['dtype'])} values, the parameter is a ${typeName(data)}`);
   }
   if (e['length'] !== data.length) {
     fail(`the state ${where} has length ${describe(e['length'])}, the parameter ${data.length}`);
