@@ -86,7 +86,7 @@ export interface RMSPropStateDict {
   readonly groups: readonly SavedGroupState[];
 }
 
-/** Builds the saved form of an optimizer's groups and states. @internal */
+/** Builds the saved form of an optimizer's groups and states; `gradients` goes in as is (the caller makes it fresh). @internal */
 export function saveState(
   groups: readonly ParamGroup[],
   states: readonly (readonly RMSPropState[])[],
@@ -106,7 +106,7 @@ export function saveState(
     skippedSteps,
     updates,
     accumulated,
-    gradients: { ...gradients },
+    gradients,
     groups: groups.map((group, gi) => {
       const hyper = resolveOptions(group);
       return {
