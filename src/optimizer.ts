@@ -4,7 +4,7 @@ import { clampValues, clipFactor, scaleBy, sumOfSquares } from './clipping.js';
 import { checkBuffers, checkClip, checkData, checkPolicy } from './checks.js';
 import { describe } from './describe.js';
 import { allFinite, firstNonFinite } from './finite.js';
-import { OPTIMIZER_OPTIONS, SWITCH_NAMES, checkFrozen, checkHyper, checkOptions, resolveOptions } from './options.js';
+import { OPTIMIZER_OPTIONS, checkFrozen, checkHyper, checkOptions, resolveOptions } from './options.js';
 import type { GroupHyper, RMSPropOptions } from './options.js';
 import { at, buildGroups, isFloatArray, toGroupSpecs } from './param-groups.js';
 import type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
@@ -438,18 +438,20 @@ export class RMSProp {
    * rate; the other fields are checked by the caller.
    */
   #resolve(group: ParamGroup, gi: number, t: number = this.#updates): RMSPropHyper {
-    // The numbers field by field, not in a loop over the names: a generic copy would box every
-    // number. A boolean is never boxed, so the switches can be copied in a loop.
+    // Field by field, not in a loop over the names: a generic copy would box every number.
     const hyper = this.#hyper[gi] as Mutable<RMSPropHyper>;
     hyper.alpha = group.alpha;
     hyper.eps = group.eps;
     hyper.weightDecay = group.weightDecay;
     hyper.momentum = group.momentum;
+    hyper.centered = group.centered;
+    hyper.maximize = group.maximize;
+    hyper.epsInSqrt = group.epsInSqrt;
+    hyper.lrInMomentum = group.lrInMomentum;
+    hyper.nesterov = group.nesterov;
     hyper.initialAccumulator = group.initialAccumulator;
-    for (let i = 0; i < SWITCH_NAMES.length; i++) {
-      const name = SWITCH_NAMES[i]!;
-      hyper[name] = group[name];
-    }
+    hyper.biasCorrection = group.biasCorrection;
+    hyper.decoupledWeightDecay = group.decoupledWeightDecay;
     const lr = group.lr;
     if (typeof lr === 'function') {
       const value: unknown = lr(t);

@@ -81,11 +81,8 @@ const HYPER_NAMES = OPTION_NAMES.filter((n): n is keyof RMSPropHyper => n !== 'f
 /** The options only the optimizer as a whole takes (`OptimizerOptions`); a group cannot set them. @internal */
 export const OPTIMIZER_OPTIONS: readonly string[] = ['nonFinite', 'arena', 'clipValue', 'clipNorm', 'clipGlobalNorm', 'accumulate'];
 
-/** The names of the boolean fields of `RMSPropHyper`. @internal */
-export type SwitchName = { [K in keyof RMSPropHyper]: RMSPropHyper[K] extends boolean ? K : never }[keyof RMSPropHyper];
-
-/** The boolean options the kernel reads. @internal */
-export const SWITCH_NAMES: readonly SwitchName[] = HYPER_NAMES.filter((n): n is SwitchName => NUMBER_RULES[n] === undefined);
+/** The boolean options the kernel reads. */
+const SWITCH_NAMES = HYPER_NAMES.filter((n) => NUMBER_RULES[n] === undefined);
 
 /** Other frameworks' spellings, for a hint in the unknown-option error. */
 const SPELLINGS: Readonly<Record<string, OptionName>> = {
