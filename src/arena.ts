@@ -108,10 +108,10 @@ export function createArena(capacity: number): Arena {
   if (api === undefined || !api.validate(bytes)) {
     throw new Error('createArena: this runtime has no WebAssembly SIMD; use RMSProp without an arena');
   }
-  const pages = Math.ceil((RESERVED + 4 * roundUp(capacity)) / PAGE);
+  const end = RESERVED + 4 * roundUp(capacity);
+  const pages = Math.ceil(end / PAGE);
   const memory = new api.Memory({ initial: pages, maximum: pages });
   const instance = new api.Instance(new api.Module(bytes), { env: { memory } });
-  const end = RESERVED + 4 * roundUp(capacity);
   let next = RESERVED;
   const arena: Arena = {
     memory,

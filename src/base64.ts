@@ -5,7 +5,6 @@ import type { FloatArray } from './rmsprop-step.js';
 const { atob, btoa } = globalThis as unknown as { atob(text: string): string; btoa(binary: string): string };
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const CANONICAL = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 function littleEndianOnly(): void {
   // Typed arrays use the platform's byte order; every engine this library targets is
@@ -14,18 +13,12 @@ function littleEndianOnly(): void {
 }
 
 /**
- * The elements of a float buffer as little-endian base64 (RFC 4648, with padding): every bit
- * kept, NaN payloads, -0 and subnormals included.
+ * The elements of a float or `Int32Array` buffer as little-endian base64 (RFC 4648, with
+ * padding): every bit kept, NaN payloads, -0 and subnormals included.
  *
  * @internal
  */
-export function encodeFloats(a: FloatArray): string {
-  littleEndianOnly();
-  return encodeBase64(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-}
-
-/** The elements of an `Int32Array` as little-endian base64. @internal */
-export function encodeInts(a: Int32Array): string {
+export function encodeArray(a: FloatArray | Int32Array): string {
   littleEndianOnly();
   return encodeBase64(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 }
@@ -65,10 +58,15 @@ export function decodeFloats(text: string, dtype: 'float32' | 'float64', length:
 
 /** Canonical base64 (RFC 4648, padded, no stray bits) to bytes, or null when it is not. @internal */
 export function decodeBase64(text: string): Uint8Array | null {
-  if (!CANONICAL.test(text)) return null;
-  const binary = atob(text);
+  let binary: string;
+  try {
+    binary = atob(text);
+  } catch {
+    return null; // not base64 at all
+  }
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  // atob ignores the bits that padding drops: canonical text is the one that re-encodes to itself.
+  // atob forgives whitespace, missing padding and the bits that padding drops: canonical text
+  // is the one that re-encodes to itself.
   return encodeBase64(bytes) === text ? bytes : null;
 }

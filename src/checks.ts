@@ -26,7 +26,8 @@ export function checkPolicy(value: unknown, prefix: string): NonFinitePolicy {
   return value;
 }
 
-function typeName(x: FloatArray): string {
+/** `'Float32Array'` or `'Float64Array'`. @internal */
+export function typeName(x: FloatArray): string {
   return x instanceof Float64Array ? 'Float64Array' : 'Float32Array';
 }
 

@@ -5,24 +5,12 @@
  * @internal
  */
 export function describe(value: unknown): string {
-  switch (typeof value) {
-    case 'number':
-      return Object.is(value, -0) ? '-0' : String(value);
-    case 'string':
-      return `string ${JSON.stringify(value)}`;
-    case 'bigint':
-      return `bigint ${value}n`;
-    case 'boolean':
-    case 'undefined':
-      return String(value);
-    case 'symbol':
-      return 'a symbol';
-    case 'function':
-      return 'a function';
-    default:
-      break;
-  }
-  if (value === null) return 'null';
+  const type = typeof value;
+  if (type === 'number') return Object.is(value, -0) ? '-0' : String(value);
+  if (type === 'string') return `string ${JSON.stringify(value)}`;
+  if (type === 'bigint') return `bigint ${String(value)}n`;
+  if (type === 'symbol' || type === 'function') return `a ${type}`;
+  if (type !== 'object' || value === null) return String(value); // boolean, undefined, null
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (ArrayBuffer.isView(value)) {
     const name = value.constructor.name;
@@ -30,7 +18,7 @@ export function describe(value: unknown): string {
     return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name} ${length}`;
   }
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) return 'an object';
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  const name = proto === Object.prototype || proto === null ? '' : (value as { constructor?: { name?: unknown } }).constructor?.name;
   return typeof name === 'string' && name !== '' ? `an instance of ${name}` : 'an object';
 }
+

@@ -4,7 +4,7 @@ import { clampValues, clipFactor, scaleBy, sumOfSquares } from './clipping.js';
 import { checkBuffers, checkClip, checkData, checkPolicy } from './checks.js';
 import { describe } from './describe.js';
 import { allFinite, firstNonFinite } from './finite.js';
-import { checkFrozen, checkHyper, checkOptions, resolveOptions } from './options.js';
+import { OPTIMIZER_OPTIONS, checkFrozen, checkHyper, checkOptions, resolveOptions } from './options.js';
 import type { GroupHyper, RMSPropOptions } from './options.js';
 import { at, buildGroups, isFloatArray, toGroupSpecs } from './param-groups.js';
 import type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
@@ -161,7 +161,7 @@ export class RMSProp {
    * ```
    */
   constructor(params: readonly ParamRef[] | readonly ParamGroupSpec[], options: OptimizerOptions = {}) {
-    checkOptions(options, 'RMSProp', -1, ['nonFinite', 'arena', 'clipValue', 'clipNorm', 'clipGlobalNorm', 'accumulate']);
+    checkOptions(options, 'RMSProp', -1, OPTIMIZER_OPTIONS);
     const accumulate = options.accumulate ?? 1;
     if (typeof accumulate !== 'number' || !Number.isInteger(accumulate) || accumulate < 1) {
       throw new (typeof accumulate === 'number' ? RangeError : TypeError)(

@@ -215,7 +215,8 @@ function checkDistinct(all: readonly Located[], prefix: string): void {
     for (let i = 1; i < sorted.length; i++) {
       const item = sorted[i]!;
       if (overlaps(reach.param.data, item.param.data)) {
-        const [a, b] = reach.group < item.group || (reach.group === item.group && reach.index < item.index) ? [reach, item] : [item, reach];
+        // Named in registration order, which is the order of `all`.
+        const [a, b] = all.indexOf(reach) < all.indexOf(item) ? [reach, item] : [item, reach];
         throw new Error(
           `${prefix}: parameters share memory: the data of ${at(a.group, a.index)} overlaps the data of ${at(b.group, b.index)}`,
         );

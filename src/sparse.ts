@@ -1,5 +1,7 @@
 import { describe } from './describe.js';
+import { typeName } from './checks.js';
 import { allFinite } from './finite.js';
+import { isFloatArray } from './param-groups.js';
 import { rmspropStep, zerosLike } from './rmsprop-step.js';
 import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
 
@@ -45,8 +47,8 @@ export function planSparse(
   const grad = update.grad;
   const rows = update.rows;
   const count = data.length / width;
-  if (!(grad instanceof Float32Array || grad instanceof Float64Array) || grad instanceof Float64Array !== data instanceof Float64Array) {
-    throw new TypeError(`${P}: invalid grad: expected a ${data instanceof Float64Array ? 'Float64Array' : 'Float32Array'} like the data, got ${describe(grad)} ${where}`);
+  if (!isFloatArray(grad) || grad instanceof Float64Array !== data instanceof Float64Array) {
+    throw new TypeError(`${P}: invalid grad: expected a ${typeName(data)} like the data, got ${describe(grad)} ${where}`);
   }
   if (grad.length !== rows.length * width) {
     throw new RangeError(`${P}: grad length ${grad.length} does not match ${rows.length} rows of width ${width} ${where}`);

@@ -1,6 +1,7 @@
-import { decodeFloats, decodeInts, encodeFloats, encodeInts } from './base64.js';
+import { decodeFloats, decodeInts, encodeArray } from './base64.js';
+import { typeName } from './checks.js';
 import { describe } from './describe.js';
-import { OPTION_NAMES, checkFrozen, checkHyper, checkOptions } from './options.js';
+import { checkFrozen, checkHyper, checkOptions, resolveOptions } from './options.js';
 import { at } from './param-groups.js';
 import type { ParamGroup } from './param-groups.js';
 import { zerosLike } from './rmsprop-step.js';
@@ -85,7 +86,7 @@ export interface RMSPropStateDict {
   readonly groups: readonly SavedGroupState[];
 }
 
-/** Builds the saved form of an optimizer's groups and states. @internal */
+/** Builds the saved form of an optimizer's groups and states; `gradients` goes in as is (the caller makes it fresh). @internal */
 export function saveState(
   groups: readonly ParamGroup[],
   states: readonly (readonly RMSPropState[])[],
@@ -105,29 +106,27 @@ export function saveState(
     skippedSteps,
     updates,
     accumulated,
-    gradients: { ...gradients },
+    gradients,
     groups: groups.map((group, gi) => {
-      const hyper = {} as Record<string, unknown>;
-      for (const name of OPTION_NAMES) hyper[name] = group[name];
-      if (typeof group.lr === 'function') hyper['lr'] = 'schedule';
+      const hyper = resolveOptions(group);
       return {
-        hyper: hyper as SavedGroupState['hyper'],
+        hyper: { ...hyper, lr: typeof hyper.lr === 'function' ? 'schedule' : hyper.lr },
         params: group.params.map((param, i): SavedParamState => {
           const s = states[gi]![i]!;
           // A buffer the options need but that is not allocated yet (a feature switched on, no
           // step since) would start at zero: save it as zeros, so the saved state is complete.
           const optional = (buffer: FloatArray | null, needed: boolean): string | null =>
-            buffer !== null ? encodeFloats(buffer) : needed ? encodeFloats(zerosLike(s.squareAvg)) : null;
+            buffer !== null ? encodeArray(buffer) : needed ? encodeArray(zerosLike(s.squareAvg)) : null;
           return {
             name: param.name ?? null,
             dtype: s.squareAvg instanceof Float64Array ? 'float64' : 'float32',
             length: s.squareAvg.length,
             step: s.step,
-            squareAvg: encodeFloats(s.squareAvg),
+            squareAvg: encodeArray(s.squareAvg),
             gradAvg: optional(s.gradAvg, group.centered),
             momentumBuffer: optional(s.momentumBuffer, group.momentum > 0),
             gradSum: optional(gradSums[slot++] ?? null, false),
-            rowsCurrent: rowsCurrent.has(param) ? encodeInts(rowsCurrent.get(param)!) : null,
+            rowsCurrent: rowsCurrent.has(param) ? encodeArray(rowsCurrent.get(param)!) : null,
           };
         }),
       };
@@ -190,10 +189,13 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[], accumula
   if (nonFinite !== 'throw' && nonFinite !== 'skip' && nonFinite !== 'apply') {
     fail(`invalid nonFinite: expected 'throw', 'skip' or 'apply', got ${describe(nonFinite)}`);
   }
-  const skippedSteps = saved['skippedSteps'];
-  if (!isCount(skippedSteps)) fail(`invalid skippedSteps: expected a whole number >= 0, got ${describe(skippedSteps)}`);
-  const updates = saved['updates'];
-  if (!isCount(updates)) fail(`invalid updates: expected a whole number >= 0, got ${describe(updates)}`);
+  const count = (key: 'skippedSteps' | 'updates' | 'accumulated'): number => {
+    const value = saved[key];
+    if (!isCount(value)) fail(`invalid ${key}: expected a whole number >= 0, got ${describe(value)}`);
+    return value;
+  };
+  const skippedSteps = count('skippedSteps');
+  const updates = count('updates');
   const gradients = saved['gradients'];
   if (!isRecord(gradients)) fail(`invalid gradients: expected an object, got ${describe(gradients)}`);
   if (gradients['accumulate'] !== accumulate) {
@@ -206,8 +208,7 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[], accumula
     }
     return v;
   }) as unknown as readonly [number | null, number | null, number | null];
-  const accumulated = saved['accumulated'];
-  if (!isCount(accumulated)) fail(`invalid accumulated: expected a whole number >= 0, got ${describe(accumulated)}`);
+  const accumulated = count('accumulated');
   if (accumulated >= accumulate && accumulated > 0) {
     fail(`the state holds ${accumulated} accumulated gradients, but this optimizer applies every ${accumulate} (accumulate)`);
   }
@@ -234,10 +235,7 @@ export function planLoad(saved: unknown, groups: readonly ParamGroup[], accumula
     checkOptions(h, P, gi, []);
     checkHyper(h, P, gi);
     checkFrozen(h.frozen, P, gi);
-    const copy = {} as Record<string, unknown>;
-    for (const name of OPTION_NAMES) copy[name] = h[name];
-    if (schedule) copy['lr'] = current;
-    hyper.push(copy as unknown as GroupHyper);
+    hyper.push(resolveOptions(h, schedule ? { lr: current } : {}));
     const params = g['params'];
     if (!Array.isArray(params)) fail(`invalid params of group ${gi}: expected an array, got ${describe(params)}`);
     const count = groups[gi]!.params.length;
@@ -295,7 +293,7 @@ function restore(
 ): RestoredState {
   const dtype = data instanceof Float64Array ? 'float64' : 'float32';
   if (e['dtype'] !== dtype) {
-    fail(`the state ${where} holds ${describe(e['dtype'])} values, the parameter is a ${dtype === 'float64' ? 'Float64Array' : 'Float32Array'}`);
+    fail(`the state ${where} holds ${describe(e['dtype'])} values, the parameter is a ${typeName(data)}`);
   }
   if (e['length'] !== data.length) {
     fail(`the state ${where} has length ${describe(e['length'])}, the parameter ${data.length}`);

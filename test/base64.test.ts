@@ -1,39 +1,39 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFloats, encodeFloats } from '../src/base64.js';
+import { decodeFloats, encodeArray } from '../src/base64.js';
 import { rng } from './support/random.js';
 
 const bits = (a: Float32Array | Float64Array): number[] => Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 
-describe('encodeFloats / decodeFloats', () => {
+describe('encodeArray / decodeFloats', () => {
   it('encodes known values', () => {
-    expect(encodeFloats(Float32Array.of(1))).toBe('AACAPw==');
-    expect(encodeFloats(Float32Array.of(1, -2))).toBe('AACAPwAAAMA=');
-    expect(encodeFloats(Float64Array.of(0.5))).toBe('AAAAAAAA4D8=');
-    expect(encodeFloats(new Float32Array(0))).toBe('');
+    expect(encodeArray(Float32Array.of(1))).toBe('AACAPw==');
+    expect(encodeArray(Float32Array.of(1, -2))).toBe('AACAPwAAAMA=');
+    expect(encodeArray(Float64Array.of(0.5))).toBe('AAAAAAAA4D8=');
+    expect(encodeArray(new Float32Array(0))).toBe('');
   });
 
   it.runIf(typeof Buffer !== 'undefined')("encodes exactly as Node's Buffer does, for every length remainder", () => {
     const random = rng(3);
     for (let n = 0; n < 12; n++) {
       const a = Float32Array.from({ length: n }, () => (random() - 0.5) * 1e3);
-      expect(encodeFloats(a)).toBe(Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64'));
+      expect(encodeArray(a)).toBe(Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64'));
       const b = Float64Array.from({ length: n }, () => random() * 1e-300);
-      expect(encodeFloats(b)).toBe(Buffer.from(b.buffer).toString('base64'));
+      expect(encodeArray(b)).toBe(Buffer.from(b.buffer).toString('base64'));
     }
   });
 
   it('round-trips every bit: NaN payloads, -0, infinities, subnormals', () => {
     const u = new Uint32Array([0x7fc00001, 0xffc12345, 0x80000000, 0x7f800000, 0xff800000, 0x00000001, 0x007fffff, 0x3f800000]);
     const f = new Float32Array(u.buffer);
-    const back = decodeFloats(encodeFloats(f), 'float32', f.length) as Float32Array;
+    const back = decodeFloats(encodeArray(f), 'float32', f.length) as Float32Array;
     expect(Array.from(new Uint32Array(back.buffer))).toEqual(Array.from(u));
     const d = Float64Array.of(-0, 5e-324, NaN, -Infinity, 1 / 3);
-    expect(bits(decodeFloats(encodeFloats(d), 'float64', d.length) as Float64Array)).toEqual(bits(d));
+    expect(bits(decodeFloats(encodeArray(d), 'float64', d.length) as Float64Array)).toEqual(bits(d));
   });
 
   it('encodes only the elements of a subarray view', () => {
     const big = Float32Array.of(1, 2, 3, 4);
-    expect(encodeFloats(big.subarray(1, 3))).toBe(encodeFloats(Float32Array.of(2, 3)));
+    expect(encodeArray(big.subarray(1, 3))).toBe(encodeArray(Float32Array.of(2, 3)));
   });
 
   it.each([
