@@ -187,7 +187,7 @@ describe('a small study, end to end', () => {
     expect(doc).toContain('(convergence/quadratic-curves.svg)');
     expect(doc).toContain('(convergence/breast-cancer-lr.svg)');
     const table = summaryTable(analysed);
-    expect(table).toContain('Breast cancer, logistic regression — target loss 0.08 within 100 steps');
+    expect(table).toContain('Breast cancer, logistic regression — target loss 0.08 within 50 steps');
     for (const r of analysed) {
       for (const svg of [curvesPlot(r), sweepPlot(r, plan)]) {
         expect(svg.startsWith('<svg')).toBe(true);
