@@ -365,6 +365,7 @@ export function problems(data: Datasets): Problem[] {
       evalEvery: 5,
       target: 0.08,
       fullBatch: true,
+      // No hidden layer: one linear layer into the logistic loss (the activation is never applied).
       create: (seed, alloc) => classifier(cancer, { sizes: [30, 1], activation: relu, batch: 0 }, seed, alloc),
     },
   ];
