@@ -202,6 +202,7 @@ export interface RunInfo {
 /** The generated part of docs/convergence.md; `reading` is the hand-written interpretation kept from the last version. */
 export function markdown(results: readonly ProblemResult[], plan: Plan, info: RunInfo, reading: string): string {
   const optimizers = plan.optimizers.map((o) => `${o.label} (default lr ${lrText(o.defaultLr)})`).join(', ');
+  const defaults = 'The default learning rates are PyTorch\'s (RMSprop 0.01, Adam 0.001); PyTorch\'s SGD has none, and 0.01 stands in for it.';
   const sections = results.map((r) => {
     const f = plotFiles(r);
     const p = r.problem;
@@ -233,7 +234,7 @@ ${reading.trim()}
 
 ## How it was measured
 
-- **Optimizers**: ${optimizers}. RMSProp is this package with PyTorch's defaults (alpha 0.99, eps 1e-8), its parameters in a SIMD arena; "cosine decay" is \`cosineAnnealing(lr, { tMax: steps })\` from this package. SGD and Adam are PyTorch's, re-implemented in [bench/convergence/baselines.ts](../bench/convergence/baselines.ts) and checked against torch 1.13 (test/baselines.test.ts).
+- **Optimizers**: ${optimizers}. RMSProp is this package with PyTorch's defaults (alpha 0.99, eps 1e-8), its parameters in a SIMD arena; "cosine decay" is \`cosineAnnealing(lr, { tMax: steps })\` from this package. SGD and Adam are PyTorch's, re-implemented in [bench/convergence/baselines.ts](../bench/convergence/baselines.ts) and checked against torch 1.13 (test/baselines.test.ts). ${defaults}
 - **Learning rates**: ${plan.lrs.map(lrText).join(', ')} for every optimizer; seeds ${plan.seeds.join(', ')} (a seed sets the starting point or the initial weights and the mini-batch order; the data splits are fixed).
 - **Tuned lr**: of the learning rates at which most seeds reach the target, the one with the fewest median steps to it; if none reaches it, the lowest median final loss. Every column of a table is at that learning rate, except the last two.
 - **Steps to target**: the update count from which the training loss stays at or below the target to the end of the run (a run that only passes through it has not reached it); median [min–max] over seeds, "—" when most seeds do not get there (an upper end "—": some seed did not).
