@@ -1,5 +1,6 @@
 // The convergence study's measuring and reading (bench/convergence/): metrics on problems whose
 // answers are known, the tuned-lr rule, the real datasets, and a small end-to-end study.
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { param } from '../bench/convergence/autodiff.js';
 import { runAll } from '../bench/convergence/pool.js';
@@ -197,5 +198,22 @@ describe('a small study, end to end', () => {
     // Deterministic: the same runs give the same document.
     const again = analyse(plan, await runAll(plan, settings, list, 0, () => {}));
     expect(markdown(again, plan, info, keptReading(null))).toBe(markdown(analysed, plan, info, keptReading(null)));
+  });
+});
+
+describe('docs/convergence.md', () => {
+  const docs = new URL('../docs/', import.meta.url);
+  const doc = readFileSync(new URL('convergence.md', docs), 'utf8');
+
+  it('is the full study: every problem, optimizer and plot of the plan, and a hand-written reading', () => {
+    const plan = makePlan({ quick: false, only: [] });
+    expect(doc).toContain(`${plan.problems.length} problems × ${plan.optimizers.length} optimizers × ${LRS.length} learning rates × 5 seeds`);
+    for (const p of plan.problems) expect(doc).toContain(`### ${p.title}\n\n${p.description}`);
+    for (const o of OPTIMIZERS) expect(doc).toContain(`| ${o.label} |`);
+    const reading = keptReading(doc);
+    expect(reading).toContain('when should I use RMSProp rather than Adam?');
+    const linked = [...doc.matchAll(/\]\(convergence\/([\w-]+\.svg)\)/g)].map((m) => m[1]!).sort();
+    expect(linked).toEqual(readdirSync(new URL('convergence/', docs)).sort());
+    expect(linked.length).toBe(2 * plan.problems.length);
   });
 });
