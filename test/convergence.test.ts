@@ -9,7 +9,7 @@ import { curvesPlot, keptReading, markdown, summaryTable, sweepPlot } from '../b
 import { OPTIMIZERS, run } from '../bench/convergence/run.js';
 import type { RunResult } from '../bench/convergence/run.js';
 import { makePlan } from '../bench/convergence/setup.js';
-import { LRS, analyse, decades, spread, tasks } from '../bench/convergence/study.js';
+import { LRS, analyse, decades, quantile, spread, tasks } from '../bench/convergence/study.js';
 import type { Plan } from '../bench/convergence/study.js';
 
 const byId = (id: string): (typeof OPTIMIZERS)[number] => OPTIMIZERS.find((o) => o.id === id)!;
@@ -103,6 +103,30 @@ describe('one run', () => {
     const inArena = run(quad, rmsprop, 0.01, 1);
     const plain = run(quad, { ...rmsprop, arena: false }, 0.01, 1);
     inArena.curve.forEach((loss, i) => expect(Math.abs(loss - plain.curve[i]!) / plain.curve[i]!).toBeLessThan(1e-4));
+  });
+});
+
+describe('quantile', () => {
+  it('interpolates linearly between order statistics', () => {
+    expect(quantile([4, 1, 3, 2], 0.5)).toBe(2.5);
+    expect(quantile([4, 1, 3, 2], 0)).toBe(1);
+    expect(quantile([4, 1, 3, 2], 1)).toBe(4);
+    expect(quantile([0, 10], 0.25)).toBe(2.5);
+    expect(quantile([7], 0.3)).toBe(7);
+    expect(quantile([], 0.5)).toBeNaN();
+  });
+
+  it('counts NaN and Infinity as diverged runs, above every finite value', () => {
+    expect(quantile([1, 2, NaN], 1)).toBe(Infinity);
+    expect(quantile([1, 2, NaN], 0.5)).toBe(2);
+    expect(quantile([1, Infinity], 0)).toBe(1);
+    expect(quantile([1, Infinity], 0.5)).toBe(Infinity);
+    expect(quantile([Infinity, Infinity, 1], 0.75)).toBe(Infinity);
+    expect(quantile([-Infinity, 5], 0.5)).toBe(-Infinity);
+  });
+
+  it.each([[-0.1], [1.1], [NaN]])('rejects q = %o', (q) => {
+    expect(() => quantile([1], q)).toThrow(new RangeError(`quantile: invalid q: expected a number from 0 to 1, got ${q}`));
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { linePlot, quantile } from '../bench/convergence/svg.js';
+import { linePlot } from '../bench/convergence/svg.js';
 import type { PlotOptions, Series } from '../bench/convergence/svg.js';
 
 // The browser's DOMParser; the test tsconfig has no DOM types, and Node has no DOMParser.
@@ -193,29 +193,5 @@ describe('linePlot', () => {
     ['a NaN height', [], { height: NaN }, 'linePlot: invalid height: expected a finite number >= 100, got NaN'],
   ])('rejects %s', (_name, series, extra, message) => {
     expect(() => linePlot(series, { ...OPTS, ...extra })).toThrow(new RangeError(message));
-  });
-});
-
-describe('quantile', () => {
-  it('interpolates linearly between order statistics', () => {
-    expect(quantile([4, 1, 3, 2], 0.5)).toBe(2.5);
-    expect(quantile([4, 1, 3, 2], 0)).toBe(1);
-    expect(quantile([4, 1, 3, 2], 1)).toBe(4);
-    expect(quantile([0, 10], 0.25)).toBe(2.5);
-    expect(quantile([7], 0.3)).toBe(7);
-    expect(quantile([], 0.5)).toBeNaN();
-  });
-
-  it('counts NaN and Infinity as diverged runs, above every finite value', () => {
-    expect(quantile([1, 2, NaN], 1)).toBe(Infinity);
-    expect(quantile([1, 2, NaN], 0.5)).toBe(2);
-    expect(quantile([1, Infinity], 0)).toBe(1);
-    expect(quantile([1, Infinity], 0.5)).toBe(Infinity);
-    expect(quantile([Infinity, Infinity, 1], 0.75)).toBe(Infinity);
-    expect(quantile([-Infinity, 5], 0.5)).toBe(-Infinity);
-  });
-
-  it.each([[-0.1], [1.1], [NaN]])('rejects q = %o', (q) => {
-    expect(() => quantile([1], q)).toThrow(new RangeError(`quantile: invalid q: expected a number from 0 to 1, got ${q}`));
   });
 });

@@ -43,14 +43,29 @@ export interface Spread {
   readonly max: number;
 }
 
-/** The spread of `values` (the median of an even count is the mean of the middle two). */
+/**
+ * The q-quantile of `values` with linear interpolation between order statistics (numpy's default,
+ * R type 7). NaN ranks as +Infinity, since in this study a NaN loss means a diverged run; so a
+ * diverged seed pulls the upper quantiles to Infinity (where a plotted band breaks) instead of
+ * disappearing. Filter NaN out first if it means "missing". Returns NaN for an empty array.
+ *
+ * @example
+ * quantile([1, 2, 3, 4], 0.5);        // 2.5
+ * quantile([1, 2, NaN], 1);           // Infinity
+ */
+export function quantile(values: readonly number[], q: number): number {
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile: invalid q: expected a number from 0 to 1, got ${q}`);
+  const a = values.map((v) => (Number.isNaN(v) ? Infinity : v)).sort((u, v) => (u < v ? -1 : u > v ? 1 : 0));
+  if (a.length === 0) return NaN;
+  const h = (a.length - 1) * q, i = Math.floor(h), f = h - i;
+  const u = a[i]!, v = a[Math.min(i + 1, a.length - 1)]!;
+  // (1 - f) u + f v rather than u + f (v - u), which is NaN for u finite, v = Infinity, f = 0.
+  return f === 0 || u === v ? u : (1 - f) * u + f * v;
+}
+
+/** The spread of `values`: median (the mean of the middle two for an even count), min and max. */
 export function spread(values: readonly number[]): Spread {
-  const v = values.map((x) => (Number.isNaN(x) ? Infinity : x)).sort((a, b) => a - b);
-  const n = v.length;
-  if (n === 0) return { median: NaN, min: NaN, max: NaN };
-  const lo = v[(n - 1) >> 1]!;
-  const hi = v[n >> 1]!;
-  return { median: lo === hi ? lo : (lo + hi) / 2, min: v[0]!, max: v[n - 1]! };
+  return { median: quantile(values, 0.5), min: quantile(values, 0), max: quantile(values, 1) };
 }
 
 /** What the seeds of one (problem, optimizer, learning rate) did. */

@@ -53,26 +53,6 @@ interface Tick { readonly value: number; readonly label: string }
 interface Axis { readonly lo: number; readonly hi: number; readonly log: boolean; readonly ticks: readonly Tick[] }
 
 /**
- * The q-quantile of `values` with linear interpolation between order statistics (numpy's default,
- * R type 7). NaN ranks as +Infinity, since in this study a NaN loss means a diverged run; so a
- * diverged seed pulls the upper quantiles to Infinity (where a plotted band breaks) instead of
- * disappearing. Filter NaN out first if it means "missing". Returns NaN for an empty array.
- *
- * @example
- * quantile([1, 2, 3, 4], 0.5);        // 2.5
- * quantile([1, 2, NaN], 1);           // Infinity
- */
-export function quantile(values: readonly number[], q: number): number {
-  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile: invalid q: expected a number from 0 to 1, got ${q}`);
-  const a = values.map((v) => (Number.isNaN(v) ? Infinity : v)).sort((u, v) => (u < v ? -1 : u > v ? 1 : 0));
-  if (a.length === 0) return NaN;
-  const h = (a.length - 1) * q, i = Math.floor(h), f = h - i;
-  const u = a[i]!, v = a[Math.min(i + 1, a.length - 1)]!;
-  // (1 - f) u + f v rather than u + f (v - u), which is NaN for u finite, v = Infinity, f = 0.
-  return f === 0 || u === v ? u : (1 - f) * u + f * v;
-}
-
-/**
  * Draws `series` as lines on one pair of axes, with ticks, light grid lines, a legend on the right,
  * and `options.note` as a caption. Returns a complete standalone SVG document.
  *
