@@ -37,3 +37,31 @@ export function scaleBy(grad: FloatArray, factor: number): void {
   if (factor === 1) return;
   for (let i = 0; i < grad.length; i++) grad[i] = grad[i]! * factor;
 }
+
+/**
+ * Clips the gradients a step will use, in place, in PyTorch's order: values first
+ * (`clipValue`), then each gradient's own norm (`clipNorm`), then the norm of all of them
+ * together (`clipGlobalNorm`). `null` slots (no gradient this step) are passed over; a `null`
+ * limit is off.
+ */
+export function clipGradients(
+  grads: readonly (FloatArray | null | undefined)[],
+  value: number | null,
+  norm: number | null,
+  globalNorm: number | null,
+): void {
+  let total = 0;
+  for (let k = 0; k < grads.length; k++) {
+    const grad = grads[k];
+    if (grad === null || grad === undefined) continue;
+    if (value !== null) clampValues(grad, value);
+    if (norm !== null) scaleBy(grad, clipFactor(Math.sqrt(sumOfSquares(grad)), norm));
+    if (globalNorm !== null) total += sumOfSquares(grad);
+  }
+  if (globalNorm === null) return;
+  const factor = clipFactor(Math.sqrt(total), globalNorm);
+  for (let k = 0; k < grads.length; k++) {
+    const grad = grads[k];
+    if (grad !== null && grad !== undefined) scaleBy(grad, factor);
+  }
+}

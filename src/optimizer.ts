@@ -1,6 +1,6 @@
 import { arenaKernel, isArena } from './arena.js';
 import type { Arena, SimdKernel } from './arena.js';
-import { clampValues, clipFactor, scaleBy, sumOfSquares } from './clipping.js';
+import { clipGradients } from './clipping.js';
 import { checkBuffers, checkClip, checkData, checkPolicy } from './checks.js';
 import { describe } from './describe.js';
 import { allFinite, firstNonFinite } from './finite.js';
@@ -334,7 +334,9 @@ export class RMSProp {
     }
     const accumulating = this.#accumulate > 1;
     if (accumulating && !this.#accumulateGrads()) return;
-    if (this.#clipValue !== null || this.#clipNorm !== null || this.#clipGlobalNorm !== null) this.#clip();
+    if (this.#clipValue !== null || this.#clipNorm !== null || this.#clipGlobalNorm !== null) {
+      clipGradients(grads, this.#clipValue, this.#clipNorm, this.#clipGlobalNorm);
+    }
 
     const kernel = this.#kernel;
     const memory = this.#arena?.memory.buffer;
@@ -405,31 +407,6 @@ export class RMSProp {
       touched[k] = false;
     }
     return true;
-  }
-
-  /**
-   * Clips the gradients this step will use, in place, in PyTorch's way: values first, then each
-   * parameter's norm, then the norm of all of them together.
-   */
-  #clip(): void {
-    const grads = this.#grads;
-    const value = this.#clipValue;
-    const norm = this.#clipNorm;
-    const globalNorm = this.#clipGlobalNorm;
-    let total = 0;
-    for (let k = 0; k < grads.length; k++) {
-      const grad = grads[k];
-      if (grad === null || grad === undefined) continue;
-      if (value !== null) clampValues(grad, value);
-      if (norm !== null) scaleBy(grad, clipFactor(Math.sqrt(sumOfSquares(grad)), norm));
-      if (globalNorm !== null) total += sumOfSquares(grad);
-    }
-    if (globalNorm === null) return;
-    const factor = clipFactor(Math.sqrt(total), globalNorm);
-    for (let k = 0; k < grads.length; k++) {
-      const grad = grads[k];
-      if (grad !== null && grad !== undefined) scaleBy(grad, factor);
-    }
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clampValues, clipFactor, scaleBy, sumOfSquares } from '../src/clipping.js';
+import { clampValues, clipFactor, clipGradients, scaleBy, sumOfSquares } from '../src/clipping.js';
 import { RMSProp } from '../src/index.js';
 import type { OptimizerOptions, RMSPropStateDict } from '../src/index.js';
 import { trajectoryError } from './support/compare.js';
@@ -84,5 +84,25 @@ describe('clipping options', () => {
     const opt = new RMSProp([p], { clipValue: 1, nonFinite: 'skip' });
     opt.step();
     expect(p.grad[0]).toBe(10);
+  });
+});
+
+describe('clipGradients', () => {
+  it('clips values, then each norm, then the global norm, passing over empty slots', () => {
+    const a = Float64Array.of(3, -8); // clipValue 4 -> [3, -4], norm 5
+    const b = Float64Array.of(0, 12); // -> [0, 4], norm 4: clipNorm 4.5 leaves it
+    clipGradients([a, null, b, undefined], 4, 4.5, 3);
+    // After clipNorm: a scaled by 4.5 / (5 + 1e-6); global norm sqrt(|a|^2 + |b|^2).
+    const fa = 4.5 / (5 + 1e-6);
+    const total = Math.sqrt((3 * fa) ** 2 + (-4 * fa) ** 2 + (0 + 4 ** 2)); // summed as step() does
+    const g = 3 / (total + 1e-6);
+    expect(Array.from(a)).toEqual([3 * fa * g, -4 * fa * g]);
+    expect(Array.from(b)).toEqual([0, 4 * g]);
+  });
+
+  it('leaves every gradient alone when every limit is off', () => {
+    const a = Float32Array.of(1e30, -1e30);
+    clipGradients([a], null, null, null);
+    expect(Array.from(a)).toEqual([1e30, -1e30].map(Math.fround));
   });
 });
