@@ -21,4 +21,3 @@ export function describe(value: unknown): string {
   const name = proto === Object.prototype || proto === null ? '' : (value as { constructor?: { name?: unknown } }).constructor?.name;
   return typeof name === 'string' && name !== '' ? `an instance of ${name}` : 'an object';
 }
-
