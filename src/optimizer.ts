@@ -1,14 +1,12 @@
-import type { Arena } from './arena.js';
+import type { Arena } from './backend.js';
 import { at, checkFloatArray } from './checks.js';
-import { allFinite, firstNonFinite } from './finite.js';
-import { formatValue } from './format.js';
 import { OPTIMIZER_OPTIONS, checkArena, checkOptions, checkPolicy, isFrozen, resolveHyper, resolveOptions } from './options.js';
 import type { GroupHyper, NonFinitePolicy, OptimizerOptions } from './options.js';
 import { buildGroups, toGroupSpecs } from './param-groups.js';
 import type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
 import { rmspropDefaults } from './rmsprop-step.js';
 import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
-import { allocate, checkRecord, createRecords, readRecord, spanOf, update } from './slots.js';
+import { allocate, checkRecord, createRecords, nonFinite, nonFiniteError, readRecord, update } from './slots.js';
 import type { GroupRecord, Slot } from './slots.js';
 import { commitLoad, planLoad, saveState } from './state-dict.js';
 import type { RMSPropStateDict } from './state-dict.js';
@@ -190,23 +188,13 @@ export class RMSProp {
       this.#reading = false;
     }
     for (let r = 0; r < n; r++) if (records[r]!.active) checkRecord(records[r]!, P);
-    if (this.#nonFinite !== 'apply' && !this.#finite(records)) return false;
-    const arena = this.#arena;
-    for (let r = 0; r < n; r++) {
-      const record = records[r]!;
-      const { active, hyper, slots } = record;
-      if (!active) continue;
-      // A feature switched on after registration gets its zeroed buffers now (PyTorch raises).
-      if (hyper.centered && allocate(slots, 'gradAvg', arena)) record.span = undefined;
-      if (hyper.momentum > 0 && allocate(slots, 'momentumBuffer', arena)) record.span = undefined;
-      const span = spanOf(record);
-      if (span !== null) {
-        update(arena, span, span.data, span.grad, span.state, hyper);
-        for (const s of slots) s.state.step = span.state.step;
-      } else {
-        for (const s of slots) if (s.grad !== null) update(arena, s, s.data, s.grad, s.state, hyper);
-      }
+    const bad = this.#nonFinite === 'apply' ? null : nonFinite(records);
+    if (bad !== null) {
+      if (this.#nonFinite === 'throw') throw nonFiniteError(bad, P);
+      this.#skipped++;
+      return false;
     }
+    for (let r = 0; r < n; r++) if (records[r]!.active) update(records[r]!, this.#arena);
     this.#updates = t + 1;
     return true;
   }
@@ -270,23 +258,6 @@ export class RMSProp {
     this.#nonFinite = plan.nonFinite;
     this.#skipped = plan.skippedSteps;
     this.#updates = plan.updates;
-  }
-
-  /** Whether every gradient this step read is finite; throws or counts a skip when one is not. */
-  #finite(records: readonly GroupRecord[]): boolean {
-    for (const { active, slots } of records) {
-      for (let i = 0; active && i < slots.length; i++) {
-        const { grad, group, index } = slots[i]!;
-        if (grad === null || allFinite(grad)) continue;
-        if (this.#nonFinite === 'skip') return (this.#skipped++, false);
-        const k = firstNonFinite(grad);
-        throw new RangeError(
-          `RMSProp.step: grad holds ${formatValue(grad[k])} at element ${k} ${at(group, index)}; nothing was updated. ` +
-            `Set nonFinite to 'skip' to skip such steps, or to 'apply' to apply them as PyTorch does`,
-        );
-      }
-    }
-    return true;
   }
 
   /** Checks new groups against the registered ones, then allocates their state: all or nothing. */

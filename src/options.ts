@@ -1,4 +1,4 @@
-import type { Arena } from './arena.js';
+import type { Arena } from './backend.js';
 import {
   checkBoolean,
   checkNumber,
@@ -11,7 +11,19 @@ import {
 import type { Rule } from './checks.js';
 import { formatValue } from './format.js';
 import type { RMSPropHyper } from './rmsprop-step.js';
-import type { LrSchedule } from './schedules.js';
+
+/**
+ * A learning rate as a function of the update index `t`: 0 for the first update the optimizer
+ * applies, 1 for the next, and so on (skipped steps do not count). Give one as `lr`, to the
+ * optimizer or to a group; it is called once per group at every step.
+ *
+ * @example
+ * ```ts
+ * const halveEvery100: LrSchedule = (t) => 0.01 * 0.5 ** Math.floor(t / 100);
+ * const opt = new RMSProp(params, { lr: halveEvery100 });
+ * ```
+ */
+export type LrSchedule = (t: number) => number;
 
 /**
  * Options of the optimizer or of one parameter group: any of the fields of `RMSPropHyper`

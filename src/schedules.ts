@@ -1,19 +1,8 @@
 import { checkNumber, finiteAtLeast0, invalid, optionKeys, positive, rule, wholeAtLeast1 } from './checks.js';
 import type { Rule } from './checks.js';
 import { formatValue } from './format.js';
+import type { LrSchedule } from './options.js';
 
-/**
- * A learning rate as a function of the update index `t`: 0 for the first update the optimizer
- * applies, 1 for the next, and so on (skipped steps do not count). Give one as `lr`, to the
- * optimizer or to a group; it is called once per group at every step.
- *
- * @example
- * ```ts
- * const halveEvery100: LrSchedule = (t) => 0.01 * 0.5 ** Math.floor(t / 100);
- * const opt = new RMSProp(params, { lr: halveEvery100 });
- * ```
- */
-export type LrSchedule = (t: number) => number;
 
 /** Checks a factory's options object: an object with no key but the factory's own. */
 function keys(options: unknown, name: string, allowed: readonly string[]): void {

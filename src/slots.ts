@@ -1,7 +1,9 @@
 // The optimizer's records: one per registered parameter (a slot) and one per group, how their
 // state buffers are allocated, and the checks a step runs on each parameter's buffers.
-import type { Arena } from './arena.js';
+import type { Arena } from './backend.js';
 import { at, invalid, isFloatArray, overlaps } from './checks.js';
+import { allFinite, firstNonFinite } from './finite.js';
+import { formatValue } from './format.js';
 import type { Mutable } from './options.js';
 import type { Located, ParamGroup, ParamRef } from './param-groups.js';
 import { rmspropDefaults, rmspropStep } from './rmsprop-step.js';
@@ -250,19 +252,60 @@ function next(a: FloatArray | null, b: FloatArray | null, n: number): boolean {
 }
 
 /**
- * One update of a slot or a span: by the arena's SIMD kernel when the arena holds every buffer
- * (asked once per layout, as reading a view's `buffer` is slow) and takes the hyperparameters,
- * else by the TS kernel.
+ * Writes one active group's update: allocates the buffers a feature switched on since needs
+ * (PyTorch raises there), then steps the group as one span when it can ({@link spanOf}), else
+ * each parameter with a gradient.
  *
  * @internal
  */
-export function update(arena: Arena | null, target: Slot | Span, data: FloatArray, grad: FloatArray, state: RMSPropState, hyper: RMSPropHyper): void {
-  // No closure here: one capturing `arena` would allocate a context at every call.
+export function update(r: GroupRecord, arena: Arena | null): void {
+  const { hyper, slots } = r;
+  if (hyper.centered && allocate(slots, 'gradAvg', arena)) r.span = undefined;
+  if (hyper.momentum > 0 && allocate(slots, 'momentumBuffer', arena)) r.span = undefined;
+  const span = spanOf(r);
+  if (span !== null) {
+    run(arena, span, span.data, span.grad, span.state, hyper);
+    for (let i = 0; i < slots.length; i++) slots[i]!.state.step = span.state.step;
+  } else {
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i]!;
+      if (s.grad !== null) run(arena, s, s.data, s.grad, s.state, hyper);
+    }
+  }
+}
+
+/**
+ * One kernel call: the arena's SIMD kernel when the arena holds every buffer (asked once per
+ * layout, as reading a view's `buffer` is slow) and takes the hyperparameters, else the TS one.
+ * No closure in here: one capturing `arena` would allocate a context at every call.
+ */
+function run(arena: Arena | null, target: Slot | Span, data: FloatArray, grad: FloatArray, state: RMSPropState, hyper: RMSPropHyper): void {
   if (arena !== null) {
     target.owned ??= owns(arena, data) && owns(arena, grad) && owns(arena, state.squareAvg) && owns(arena, state.gradAvg) && owns(arena, state.momentumBuffer);
     if (target.owned && arena.step(data, grad, state, hyper, true)) return;
   }
   rmspropStep(data, grad, state, hyper);
+}
+
+/** The first parameter of an active group whose gradient holds NaN or ±Infinity, or `null`. @internal */
+export function nonFinite(records: readonly GroupRecord[]): Slot | null {
+  for (let r = 0; r < records.length; r++) {
+    const { active, slots } = records[r]!;
+    for (let i = 0; active && i < slots.length; i++) {
+      const grad = slots[i]!.grad;
+      if (grad !== null && !allFinite(grad)) return slots[i]!;
+    }
+  }
+  return null;
+}
+
+/** The error for a non-finite gradient under `nonFinite: 'throw'`. @internal */
+export function nonFiniteError(s: Slot, prefix: string): RangeError {
+  const k = firstNonFinite(s.grad!);
+  return new RangeError(
+    `${prefix}: grad holds ${formatValue(s.grad![k])} at element ${k} ${at(s.group, s.index)}; nothing was updated. ` +
+      `Set nonFinite to 'skip' to skip such steps, or to 'apply' to apply them as PyTorch does`,
+  );
 }
 
 function owns(arena: Arena, x: FloatArray | null): boolean {

@@ -1,7 +1,7 @@
 // What RMSProp.stateDict() gives and loadStateDict() takes: a plain object of typed-array
 // copies, numbers and strings (structured-clone safe), and the checks a load runs before it
 // writes anything. Text and byte encodings are codecs beside this (state-json.ts).
-import type { Arena } from './arena.js';
+import type { Arena } from './backend.js';
 import { at, checkNumber, count, invalid, isFloatArray } from './checks.js';
 import { OPTION_NAMES, checkHyper, checkOptions, checkPolicy, inGroup, isFrozen, resolveOptions } from './options.js';
 import type { GroupHyper, NonFinitePolicy } from './options.js';
