@@ -119,21 +119,32 @@ export function clipGradNorm(params: ClipParams, maxNorm: number, normType = 2):
   const grads = gradients(params, 'clipGradNorm');
   checkNumber(maxNorm, atLeast0, 'clipGradNorm', 'maxNorm');
   const p = checkNumber(normType, NORM_TYPE, 'clipGradNorm', 'normType');
-  let total = 0;
-  for (const g of grads) total = p === Infinity ? Math.max(total, maxAbs(g)) : total + powerSum(g, p);
-  if (p !== Infinity) total = p === 2 ? Math.sqrt(total) : p === 1 ? total : total ** (1 / p);
+  let largest = 0;
+  for (const g of grads) largest = Math.max(largest, maxAbs(g));
+  let total = largest;
+  if (p !== Infinity && largest > 0 && largest < Infinity) {
+    // Σ|g/largest|^p, then scaled back: huge finite gradients (1e200 in float64) do not overflow.
+    let sum = 0;
+    for (const g of grads) sum += powerSum(g, p, largest);
+    total = largest * (p === 2 ? Math.sqrt(sum) : p === 1 ? sum : sum ** (1 / p));
+  }
   if (!Number.isFinite(total)) return total;
   const factor = maxNorm / (total + 1e-6);
   if (factor < 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i] = g[i]! * factor;
   return total;
 }
 
-/** Σ|g|^p, in float64 (a NaN element makes it NaN). */
-function powerSum(g: FloatArray, p: number): number {
+/** Σ|g/scale|^p, in float64 (a NaN element makes it NaN). */
+function powerSum(g: FloatArray, p: number, scale: number): number {
   let s = 0;
-  if (p === 2) for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
-  else if (p === 1) for (let i = 0; i < g.length; i++) s += Math.abs(g[i]!);
-  else for (let i = 0; i < g.length; i++) s += Math.abs(g[i]!) ** p;
+  if (p === 2) {
+    for (let i = 0; i < g.length; i++) {
+      const x = g[i]! / scale;
+      s += x * x;
+    }
+  } else {
+    for (let i = 0; i < g.length; i++) s += Math.abs(g[i]! / scale) ** p;
+  }
   return s;
 }
 

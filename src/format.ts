@@ -22,7 +22,7 @@ export function formatValue(value: unknown): string {
     const realm = isForeign(object, name)
       ? ` from another realm (an iframe or vm context: it fails instanceof here; copy it with ${name}.from())`
       : '';
-    return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name} ${size}${gone}${realm}`;
+    return `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name} ${size}${gone}${realm}`;
   }
   try {
     if (Array.isArray(object)) return `an array of length ${(object as unknown[]).length}`;

@@ -4,7 +4,7 @@
 import { at, checkBoolean, checkFloatArray, checkNumber, count, invalid, typeName, wholeAtLeast1 } from './checks.js';
 import { allFinite, firstNonFinite } from './finite.js';
 import { formatValue } from './format.js';
-import type { RMSProp } from './optimizer.js';
+import { RMSProp } from './optimizer.js';
 import { isFrozen } from './options.js';
 import { locate } from './param-groups.js';
 import type { ParamRef } from './param-groups.js';
@@ -119,9 +119,8 @@ export class MultiSteps {
    * ```
    */
   constructor(optimizer: RMSProp, k: number, options: MultiStepsOptions = {}) {
-    if (typeof optimizer !== 'object' || optimizer === null || typeof optimizer.step !== 'function') {
-      throw new TypeError(`MultiSteps: invalid optimizer: expected an RMSProp, got ${formatValue(optimizer)}`);
-    }
+    if (!(optimizer instanceof RMSProp)) throw new TypeError(invalid('MultiSteps', 'optimizer', 'an RMSProp', optimizer));
+    if (typeof options !== 'object' || options === null) throw new TypeError(invalid('MultiSteps', 'options', 'an object', options));
     this.k = checkNumber(k, wholeAtLeast1, 'MultiSteps', 'k');
     this.useGradMean = checkBoolean(options.useGradMean ?? true, 'MultiSteps', 'useGradMean');
     const beforeStep: unknown = options.beforeStep;

@@ -4,8 +4,7 @@
 import { at, checkFloatArray, checkNumber, count, finiteAtLeast0, invalid, overlaps, typeName, wholeAtLeast1 } from './checks.js';
 import { allFinite, firstNonFinite } from './finite.js';
 import { formatValue } from './format.js';
-import { slotOf } from './optimizer.js';
-import type { RMSProp } from './optimizer.js';
+import { RMSProp, slotOf } from './optimizer.js';
 import { isFrozen, resolveHyper, resolveOptions } from './options.js';
 import type { Mutable } from './options.js';
 import { locate } from './param-groups.js';
@@ -152,9 +151,8 @@ export class SparseRows {
    * ```
    */
   constructor(optimizer: RMSProp, options: SparseRowsOptions = {}) {
-    if (typeof optimizer !== 'object' || optimizer === null || typeof optimizer.getState !== 'function') {
-      throw new TypeError(`SparseRows: invalid optimizer: expected an RMSProp, got ${formatValue(optimizer)}`);
-    }
+    if (!(optimizer instanceof RMSProp)) throw new TypeError(invalid('SparseRows', 'optimizer', 'an RMSProp', optimizer));
+    if (typeof options !== 'object' || options === null) throw new TypeError(invalid('SparseRows', 'options', 'an object', options));
     this.optimizer = optimizer;
     this.maxReplay = checkNumber(options.maxReplay ?? MAX_REPLAY, wholeAtLeast1, 'SparseRows', 'maxReplay');
   }

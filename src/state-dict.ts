@@ -179,8 +179,9 @@ export function planLoad(saved: unknown, records: readonly GroupRecord[]): LoadP
     if (h['lr'] === 'schedule' && typeof current !== 'function') {
       bad(`${path}.hyper.lr`, 'a number; "schedule" needs the group to have its schedule (lr: a function) before loading', 'schedule');
     }
-    checkOptions(h, P, gi, []);
-    plan.hyper.push(checkedHyper(resolveOptions(h as unknown as GroupHyper, h['lr'] === 'schedule' ? { lr: current } : {}), P, gi));
+    const given = h['lr'] === 'schedule' ? { ...h, lr: current } : h;
+    checkOptions(given, P, gi, []);
+    plan.hyper.push(checkedHyper(resolveOptions(given as unknown as GroupHyper), P, gi));
     const n = records[gi]!.slots.length;
     entries.push(
       list(params, `${path}.params`, n, "parameters' states").map((e, i): [Entry, string] => {

@@ -34,6 +34,11 @@ export function stateToJSON(state: unknown): string {
     }
     if (isFloatArray(value)) return { [value instanceof Float64Array ? '$float64' : '$float32']: encodeArray(value) };
     if (ArrayBuffer.isView(value)) throw new TypeError(`stateToJSON: cannot encode ${formatValue(value)}: only Float32Array and Float64Array`);
+    // Anything else JSON would drop or empty without a word (a Map, an ArrayBuffer, a function).
+    const proto: unknown = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : null;
+    if (typeof value === 'function' || (proto !== null && proto !== Object.prototype && proto !== Array.prototype)) {
+      throw new TypeError(`stateToJSON: cannot encode ${formatValue(value)}: only plain objects, arrays, numbers, strings, booleans, null and Float32Array or Float64Array`);
+    }
     return value;
   });
 }
@@ -42,9 +47,13 @@ export function stateToJSON(state: unknown): string {
  * Reads text written by {@link stateToJSON} back into typed arrays and numbers, checking every
  * encoded value (canonical base64 of whole elements, known number spellings) and naming where
  * one is wrong. Also reads the version-1 JSON that `stateDict()` wrote in rmsprop 0.1 (base64
- * strings with `dtype` and `length`), converted to the current form; a version-1 state saved in
- * the middle of a gradient-accumulation window or with exact sparse-row bookkeeping is refused,
- * since those now live in `MultiSteps` and `SparseRows`, whose states are kept apart.
+ * strings with `dtype` and `length`), at the top or anywhere inside, converted to the current
+ * form; a version-1 state saved in the middle of a gradient-accumulation window or with exact
+ * sparse-row bookkeeping is refused, since those now live in `MultiSteps` and `SparseRows`,
+ * whose states are kept apart. Its clipping limits (`gradients`) are not state any more and are
+ * not read: call `clipGradNorm` or `clipGradValue` as the run did. An object whose one key is
+ * `$float32`, `$float64` or `$number` is read as an encoded value: keep such keys out of what
+ * you save.
  *
  * The result is what was encoded (by default typed as an optimizer's state): the `loadStateDict`
  * it is given checks it completely.
@@ -61,12 +70,7 @@ export function stateToJSON(state: unknown): string {
  */
 export function stateFromJSON<T = RMSPropStateDict>(text: string): T {
   if (typeof text !== 'string') throw new TypeError(`stateFromJSON: invalid text: expected a string, got ${formatValue(text)}`);
-  const parsed: unknown = JSON.parse(text);
-  const record = parsed as { readonly format?: unknown; readonly version?: unknown } | null;
-  if (typeof record === 'object' && record !== null && record.format === 'rmsprop-state' && record.version === 1) {
-    return fromVersion1(record) as T;
-  }
-  return decode(parsed, '$', 0) as T;
+  return decode(JSON.parse(text), '$', 0) as T;
 }
 
 function fail(path: string, message: string): never {
@@ -77,6 +81,8 @@ function decode(value: unknown, path: string, depth: number): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (depth > MAX_DEPTH) fail(path, `is nested more than ${MAX_DEPTH} levels deep`);
   if (Array.isArray(value)) return value.map((v: unknown, i) => decode(v, `${path}[${i}]`, depth + 1));
+  const v1 = value as { readonly format?: unknown; readonly version?: unknown };
+  if (v1.format === 'rmsprop-state' && v1.version === 1) return fromVersion1(v1 as Readonly<Record<string, unknown>>, path);
   const entries = Object.entries(value);
   const [key, inner] = entries[0] ?? [];
   if (entries.length === 1 && (key === '$float32' || key === '$float64' || key === '$number')) {
@@ -95,12 +101,12 @@ function decode(value: unknown, path: string, depth: number): unknown {
 }
 
 /** The version-1 JSON of rmsprop 0.1 in today's form. */
-function fromVersion1(v1: Readonly<Record<string, unknown>>): RMSPropStateDict {
+function fromVersion1(v1: Readonly<Record<string, unknown>>, at: string): RMSPropStateDict {
   if (typeof v1['accumulated'] === 'number' && v1['accumulated'] > 0) {
-    fail('$.accumulated', `is ${v1['accumulated']}: this version-1 state was saved in the middle of a gradient-accumulation window, which is MultiSteps' state now; resume from a state saved at a window boundary`);
+    fail(`${at}.accumulated`, `is ${v1['accumulated']}: this version-1 state was saved in the middle of a gradient-accumulation window, which is MultiSteps' state now; resume from a state saved at a window boundary`);
   }
   const groups = v1['groups'];
-  if (!Array.isArray(groups)) fail('$.groups', `is ${formatValue(groups)}, expected an array`);
+  if (!Array.isArray(groups)) fail(`${at}.groups`, `is ${formatValue(groups)}, expected an array`);
   return {
     format: 'rmsprop-state',
     version: 2,
@@ -109,11 +115,11 @@ function fromVersion1(v1: Readonly<Record<string, unknown>>): RMSPropStateDict {
     updates: v1['updates'] as number,
     groups: groups.map((g: unknown, gi) => {
       const group = (g ?? {}) as { readonly hyper?: unknown; readonly params?: unknown };
-      if (!Array.isArray(group.params)) fail(`$.groups[${gi}].params`, `is ${formatValue(group.params)}, expected an array`);
+      if (!Array.isArray(group.params)) fail(`${at}.groups[${gi}].params`, `is ${formatValue(group.params)}, expected an array`);
       return {
         hyper: group.hyper as RMSPropStateDict['groups'][number]['hyper'],
         params: group.params.map((p: unknown, i) => {
-          const path = `$.groups[${gi}].params[${i}]`;
+          const path = `${at}.groups[${gi}].params[${i}]`;
           const e = (p ?? {}) as Readonly<Record<string, unknown>>;
           if (e['rowsCurrent'] !== null && e['rowsCurrent'] !== undefined) {
             fail(`${path}.rowsCurrent`, 'holds the bookkeeping of exact sparse updates, which is SparseRows\' state now; it cannot be converted into an optimizer state');
