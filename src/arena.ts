@@ -107,6 +107,7 @@ function float32Takes(h: RMSPropHyper): boolean {
   );
 }
 
+/** `n` rounded up to a multiple of 4 (in float64: a 32-bit `& ~3` would wrap from 2^31 on). */
 function roundUp(n: number): number {
-  return (n + 3) & ~3;
+  return Math.ceil(n / 4) * 4;
 }

@@ -14,11 +14,18 @@ export function formatValue(value: unknown): string {
   if (type !== 'object' || value === null) return String(value); // boolean, undefined, null
   const object = value as object;
   if (ArrayBuffer.isView(object)) {
-    // The internal tag, not `constructor`: it cannot be spoofed on a real view, and it is what
-    // the array is in any realm.
-    const name = Object.prototype.toString.call(object).slice(8, -1);
-    const size = 'length' in object ? `of length ${String(object.length)}` : `of ${object.byteLength} bytes`;
-    const gone = object.buffer.byteLength === 0 && object.byteLength === 0 ? ' (detached)' : '';
+    // The typed array's own internal name, which its Symbol.toStringTag may hide (and which is
+    // the same in any realm); a DataView has none.
+    const name = (TYPED_ARRAY_NAME?.call(object) as string | undefined) ?? 'DataView';
+    let size: string;
+    let gone = '';
+    try {
+      size = 'length' in object ? `of length ${String(object.length)}` : `of ${object.byteLength} bytes`;
+      object.buffer.slice(0, 0); // throws on a detached buffer
+    } catch {
+      size = name === 'DataView' ? 'of 0 bytes' : 'of length 0';
+      gone = ' (detached)';
+    }
     const realm = isForeign(object, name)
       ? ` from another realm (an iframe or vm context: it fails instanceof here; copy it with ${name}.from())`
       : '';
@@ -37,6 +44,9 @@ export function formatValue(value: unknown): string {
     return 'an object that throws when inspected (a revoked Proxy?)';
   }
 }
+
+/** `%TypedArray%.prototype[Symbol.toStringTag]`'s getter: a typed array's internal name. */
+const TYPED_ARRAY_NAME = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Int8Array.prototype) as object, Symbol.toStringTag)?.get;
 
 /** Whether a view was made in another realm (an iframe, a worker's copy, a vm context). */
 function isForeign(view: ArrayBufferView, name: string): boolean {

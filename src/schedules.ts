@@ -11,6 +11,11 @@ function keys(options: unknown, name: string, allowed: readonly string[]): void 
   if (unknown !== undefined) throw new TypeError(`${name}: unknown option "${unknown}"; the options are ${allowed.join(', ')}`);
 }
 
+/** An option's value, or the default when it is not given (`undefined`; `null` is a value, and checked). */
+function given<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
 const factor: Rule = rule((x) => x > 0 && x <= 1, 'a number in (0, 1]');
 const fraction: Rule = rule((x) => x > 0 && x < 1, 'a number in (0, 1)');
 
@@ -32,7 +37,7 @@ export function linearWarmup(lr: number, options: { readonly warmupSteps: number
   keys(options, name, ['warmupSteps', 'startFactor']);
   checkNumber(lr, finiteAtLeast0, name, 'lr');
   const steps = checkNumber(options.warmupSteps, wholeAtLeast1, name, 'warmupSteps');
-  const start = checkNumber(options.startFactor ?? 1 / 3, factor, name, 'startFactor');
+  const start = checkNumber(given(options.startFactor, 1 / 3), factor, name, 'startFactor');
   return (t) => lr * (start + ((1 - start) * Math.min(t, steps)) / steps);
 }
 
@@ -85,7 +90,7 @@ export function cosineAnnealing(lr: number, options: { readonly tMax: number; re
   keys(options, name, ['tMax', 'etaMin']);
   checkNumber(lr, finiteAtLeast0, name, 'lr');
   const tMax = checkNumber(options.tMax, wholeAtLeast1, name, 'tMax');
-  const etaMin = checkNumber(options.etaMin ?? 0, finiteAtLeast0, name, 'etaMin');
+  const etaMin = checkNumber(given(options.etaMin, 0), finiteAtLeast0, name, 'etaMin');
   return (t) => etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * t) / tMax))) / 2;
 }
 
@@ -112,12 +117,12 @@ export function oneCycle(options: {
   keys(options, name, ['maxLr', 'totalSteps', 'pctStart', 'anneal', 'divFactor', 'finalDivFactor']);
   const maxLr = checkNumber(options.maxLr, finiteAtLeast0, name, 'maxLr');
   const total = checkNumber(options.totalSteps, wholeAtLeast1, name, 'totalSteps');
-  const pct = checkNumber(options.pctStart ?? 0.3, fraction, name, 'pctStart');
-  const div = checkNumber(options.divFactor ?? 25, positive, name, 'divFactor');
-  const finalDiv = checkNumber(options.finalDivFactor ?? 1e4, positive, name, 'finalDivFactor');
-  const anneal = options.anneal ?? 'cos';
+  const pct = checkNumber(given(options.pctStart, 0.3), fraction, name, 'pctStart');
+  const div = checkNumber(given(options.divFactor, 25), positive, name, 'divFactor');
+  const finalDiv = checkNumber(given(options.finalDivFactor, 1e4), positive, name, 'finalDivFactor');
+  const anneal = given(options.anneal, 'cos');
   if (anneal !== 'cos' && anneal !== 'linear') {
-    throw new RangeError(`${name}: invalid anneal: expected 'cos' or 'linear', got ${formatValue(anneal)}`);
+    throw new TypeError(`${name}: invalid anneal: expected 'cos' or 'linear', got ${formatValue(anneal)}`);
   }
   const initial = maxLr / div;
   const min = initial / finalDiv;

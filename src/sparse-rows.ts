@@ -231,10 +231,17 @@ export class SparseRows {
       lrs[u - from] = lr as number;
     }
     if (opt.nonFinite !== 'apply') {
-      const bad = plan.sums.find((sum) => !allFinite(sum));
-      if (bad !== undefined) {
+      // A non-finite value given, or a repeated row whose sum is beyond the float range (summed in
+      // float64, the sum of finite float32 gradients only overflows when rounded to float32).
+      const k = firstNonFinite(update.grad);
+      const row = plan.sums.findIndex((sum) => !allFinite(sum));
+      if (k >= 0 || row >= 0) {
         if (opt.nonFinite === 'skip') return (this.#skipped++, false);
-        throw new RangeError(`${P}: grad holds ${formatValue(bad[firstNonFinite(bad)])} in a row ${where}; nothing was updated`);
+        throw new RangeError(
+          k >= 0
+            ? `${P}: grad holds ${formatValue(update.grad[k])} at element ${k} ${where}; nothing was updated`
+            : `${P}: the gradients given for row ${plan.order[row]!} sum beyond the ${data instanceof Float64Array ? 'float64' : 'float32'} range ${where}; nothing was updated`,
+        );
       }
     }
     // Everything is checked: write.

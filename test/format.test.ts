@@ -35,7 +35,7 @@ describe('formatValue', () => {
     [new Float32Array(8).subarray(2, 5), 'a Float32Array of length 3'],
     [new Int8Array(2), 'an Int8Array of length 2'],
     [new Int32Array(1), 'an Int32Array of length 1'],
-    [new Uint8Array(1), 'an Uint8Array of length 1'],
+    [new Uint8Array(1), 'a Uint8Array of length 1'],
     [new BigInt64Array(1), 'a BigInt64Array of length 1'],
     [new DataView(new ArrayBuffer(8)), 'a DataView of 8 bytes'],
     [{ a: 1 }, 'an object'],

@@ -72,7 +72,7 @@ describe('the built-in schedules', () => {
     [() => oneCycle({ maxLr: 0.1, totalSteps: 10, finalDivFactor: Infinity }), RangeError, 'oneCycle: invalid finalDivFactor: expected a finite number > 0, got Infinity'],
     [() => oneCycle({ maxLr: -0.1, totalSteps: 10 }), RangeError, 'oneCycle: invalid maxLr: expected a finite number >= 0, got -0.1'],
     [() => oneCycle({ maxLr: 0.1, totalSteps: '10' as never }), TypeError, 'oneCycle: invalid totalSteps: expected a whole number >= 1, got string "10"'],
-    [() => oneCycle({ maxLr: 0.1, totalSteps: 10, anneal: 'exp' as never }), RangeError, "oneCycle: invalid anneal: expected 'cos' or 'linear', got string \"exp\""],
+    [() => oneCycle({ maxLr: 0.1, totalSteps: 10, anneal: 'exp' as never }), TypeError, "oneCycle: invalid anneal: expected 'cos' or 'linear', got string \"exp\""],
     [() => oneCycle({ maxLr: 0.1, totalSteps: 10 })(11), RangeError, "oneCycle: update 11 is past the cycle's 10 steps (totalSteps)"],
     [() => oneCycle({ maxLr: 0.1, totalSteps: 10 })(NaN), RangeError, "oneCycle: update NaN is past the cycle's 10 steps (totalSteps)"],
   ] as const)('reject bad arguments with a clear message (%#)', (call, type, message) => {
