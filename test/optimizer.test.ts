@@ -667,10 +667,10 @@ describe('a step runs user code (schedules, getters) before it checks anything',
   });
 
   it.each([
-    ['detaches the buffer of an earlier parameter', (_o: RMSProp, p: Param[]) => void structuredClone(p[0]!.grad!.buffer, { transfer: [p[0]!.grad!.buffer as ArrayBuffer] }), RangeError, 'RMSProp.step: invalid grad: expected a Float32Array of length 4 or null, got a Float32Array of length 0 (detached) (group 0, param 0)'],
-    ['swaps the data of an earlier parameter for a shorter one', (_o: RMSProp, p: Param[]) => void ((p[0] as { data: FloatArray }).data = new Float32Array(2)), RangeError, 'RMSProp.step: invalid data: expected a Float32Array of length 4 (as registered), got a Float32Array of length 2 (group 0, param 0)'],
-    ['writes NaN into an earlier gradient', (_o: RMSProp, p: Param[]) => void (p[0]!.grad![1] = NaN), RangeError, "RMSProp.step: grad holds NaN at element 1 (group 0, param 0); nothing was updated. Set nonFinite to 'skip' to skip such steps, or to 'apply' to apply them as PyTorch does"],
-    ['calls step() again', (o: RMSProp) => void o.step(), Error, 'RMSProp.step: called from a schedule or a getter while a step reads its parameters'],
+    ['detaches the buffer of an earlier parameter', (_o: RMSProp, p: Param[]): void => void structuredClone(p[0]!.grad!.buffer, { transfer: [p[0]!.grad!.buffer as ArrayBuffer] }), RangeError, 'RMSProp.step: invalid grad: expected a Float32Array of length 4 or null, got a Float32Array of length 0 (detached) (group 0, param 0)'],
+    ['swaps the data of an earlier parameter for a shorter one', (_o: RMSProp, p: Param[]): void => void ((p[0] as { data: FloatArray }).data = new Float32Array(2)), RangeError, 'RMSProp.step: invalid data: expected a Float32Array of length 4 (as registered), got a Float32Array of length 2 (group 0, param 0)'],
+    ['writes NaN into an earlier gradient', (_o: RMSProp, p: Param[]): void => void (p[0]!.grad![1] = NaN), RangeError, "RMSProp.step: grad holds NaN at element 1 (group 0, param 0); nothing was updated. Set nonFinite to 'skip' to skip such steps, or to 'apply' to apply them as PyTorch does"],
+    ['calls step() again', (o: RMSProp): void => void o.step(), Error, 'RMSProp.step: called from a schedule or a getter while a step reads its parameters'],
   ] as const)('a schedule that %s: the step throws and writes nothing', (_n, hook, type, message) => {
     const { opt, params, before } = withHook(hook);
     const datas = params.map((p) => p.data);

@@ -181,7 +181,7 @@ describe('stateDict and loadStateDict', () => {
     (a[0] as { data: FloatArray }).data = new Float32Array(9); // the engine swapped in a buffer of another size
     opt.loadStateDict(saved); // the state matches what was registered: it loads
     expectError(() => opt.step(), RangeError, 'RMSProp.step: invalid data: expected a Float32Array of length 6 (as registered), got a Float32Array of length 9 (group 0, param 0)');
-    const wrong = structuredClone(saved) as { groups: { params: { squareAvg: FloatArray }[] }[] };
+    const wrong = structuredClone(saved) as unknown as { groups: { params: { squareAvg: FloatArray }[] }[] };
     wrong.groups[0]!.params[0]!.squareAvg = new Float32Array(9);
     const before = snapshot(opt);
     expectError(() => opt.loadStateDict(wrong as unknown as RMSPropStateDict), Error, 'RMSProp.loadStateDict: invalid groups[0].params[0].squareAvg: expected a Float32Array of length 6 (every state needs it), got a Float32Array of length 9');

@@ -2,7 +2,7 @@
 // parent) with exactly this message.
 import { expect } from 'vitest';
 
-type ErrorClass = new (message?: string) => Error;
+type ErrorClass = new (message: string) => Error;
 
 /** Asserts that `fn` throws an error whose constructor is `type` and whose message is `message`. */
 export function expectError(fn: () => unknown, type: ErrorClass, message: string): void {
