@@ -91,6 +91,14 @@ export class RMSProp {
     return this.#nonFinite;
   }
 
+  /**
+   * @throws TypeError for anything but `'throw'`, `'skip'` or `'apply'`; the policy is unchanged.
+   *
+   * @example
+   * ```ts
+   * opt.nonFinite = 'apply'; // PyTorch's behaviour, no scan
+   * ```
+   */
   set nonFinite(policy: NonFinitePolicy) {
     this.#nonFinite = checkPolicy(policy, 'RMSProp.nonFinite');
   }
