@@ -8,9 +8,14 @@
 // Steps run in chunks with a turn of the event loop between them, so the PerformanceObserver
 // sees every collection as it happens.
 import { PerformanceObserver } from 'node:perf_hooks';
-import { RMSProp } from '../src/index.js';
+import { RMSProp, cosineAnnealing, createArena } from '../src/index.js';
 
-const STEPS = Number(process.argv[2] ?? 1_000_000);
+// `npm run soak -- [steps] [--schedule] [--arena]`: --schedule gives the first group a
+// cosineAnnealing learning rate, --arena puts every tensor and its state in a SIMD arena.
+const args = process.argv.slice(2);
+const STEPS = Number(args.find((a) => !a.startsWith('--')) ?? 1_000_000);
+const SCHEDULE = args.includes('--schedule');
+const ARENA = args.includes('--arena') ? createArena(8 * 4096) : null;
 const CHUNK = 10_000;
 const WARMUP = 20_000;
 
@@ -19,16 +24,16 @@ const shapes = [1024, 32, 1024, 32, 320, 10];
 // the small-integer range would allocate a heap number at every store.
 const seed = new Uint32Array([12345]);
 const params = shapes.map((n, i) => {
-  const data = new Float32Array(n);
+  const data = ARENA?.alloc(n) ?? new Float32Array(n);
   for (let j = 0; j < n; j++) data[j] = ((j * 7919 + i * 104729) % 2001) / 1000 - 1;
-  return { name: `t${i}`, data, grad: new Float32Array(n) };
+  return { name: `t${i}`, data, grad: ARENA?.alloc(n) ?? new Float32Array(n) };
 });
 const opt = new RMSProp(
   [
-    { params: params.slice(0, 3) },
+    { params: params.slice(0, 3), ...(SCHEDULE ? { lr: cosineAnnealing(1e-4, { tMax: 10_000 }) } : {}) },
     { params: params.slice(3), momentum: 0.9, centered: true, weightDecay: 1e-4 },
   ],
-  { lr: 1e-4 },
+  { lr: 1e-4, ...(ARENA === null ? {} : { arena: ARENA }) },
 );
 
 function fillGradients(): void {
@@ -117,7 +122,7 @@ observer.disconnect();
 const elements = shapes.reduce((a, b) => a + b, 0);
 const lines = [
   `node ${process.version}, ${new Date().toISOString().slice(0, 10)}${forceGc ? '' : ' (run with --expose-gc for exact heap figures)'}`,
-  `steps: ${STEPS} (after ${WARMUP} warm-up steps), ${params.length} tensors, ${elements} float32 elements, two groups`,
+  `steps: ${STEPS} (after ${WARMUP} warm-up steps), ${params.length} tensors, ${elements} float32 elements, two groups${SCHEDULE ? ', the first with a cosineAnnealing lr' : ''}${ARENA === null ? '' : ', in a SIMD arena'}`,
   `time: ${seconds.toFixed(1)} s, ${(STEPS / seconds).toFixed(0)} steps/s, ${((seconds * 1e9) / STEPS / elements).toFixed(2)} ns per element including the gradient fill`,
   `GC events while stepping: ${stepGcs}${stepGcs ? ` (${gcs.map((g) => `kind ${g.kind} ${g.ms.toFixed(2)} ms`).join(', ')})` : ''}`,
   `heap used: ${heapBefore.toFixed(2)} MiB before, ${heapAfter.toFixed(2)} MiB after (growth ${(heapAfter - heapBefore).toFixed(3)} MiB)`,

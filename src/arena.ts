@@ -1,6 +1,10 @@
 import { decodeBase64 } from './base64.js';
-import { describe } from './describe.js';
-import type { FloatArray } from './rmsprop-step.js';
+import { checkNumber, count, rule } from './checks.js';
+import type { Rule } from './checks.js';
+import type { Arena } from './backend.js';
+import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
+import { simdStep } from './simd-step.js';
+import type { SimdKernel, SimdPlain, SimdStep } from './simd-step.js';
 import { WASM_MODULE_BASE64 } from './wasm-module.js';
 
 // The little of the WebAssembly API this file uses, typed here so that the library needs neither
@@ -15,72 +19,10 @@ interface WasmApi {
   validate(bytes: Uint8Array): boolean;
 }
 
-/** The SIMD kernel's plain entry point: see wasm/rmsprop.wat for its arguments. @internal */
-export type SimdPlain = (
-  p: number, g: number, sq: number, n: number,
-  lr: number, alpha: number, beta: number, eps: number, wd: number, sign: number,
-) => void;
-
-/** The SIMD kernel's entry points. @internal */
-export interface SimdKernel {
-  readonly step: SimdStep;
-  readonly plain: SimdPlain;
-}
-
-/** The SIMD kernel's general entry point: see wasm/rmsprop.wat for its arguments. @internal */
-export type SimdStep = (
-  p: number, g: number, sq: number, ga: number, mb: number, n: number,
-  lr: number, alpha: number, beta: number, epsIn: number, epsOut: number, wd: number,
-  decay: number, sign: number, corr: number, mom: number, lrIn: number, lrOut: number,
-  flags: number,
-) => void;
-
-/**
- * One fixed-size block of WebAssembly memory that hands out zeroed `Float32Array` views. An
- * `RMSProp` created with `{ arena }` keeps its state here and steps every parameter whose
- * `data` and `grad` live here with a WebAssembly SIMD kernel (four float32 lanes at a time).
- *
- * @example
- * ```ts
- * const arena = createArena(1 << 20); // room for 1M float32 values
- * const w = { data: arena.alloc(4096), grad: arena.alloc(4096) };
- * const opt = new RMSProp([w], { lr: 1e-3, arena });
- * ```
- */
-export interface Arena {
-  /** The memory every view lives in. It never grows (growing would detach every view). */
-  readonly memory: { readonly buffer: ArrayBuffer };
-  /** How many float32 values fit, in all. */
-  readonly capacity: number;
-  /** How many are handed out (each allocation is rounded up to a multiple of 4). */
-  readonly used: number;
-  /**
-   * A new zeroed view of `length` float32 values, 16-byte aligned.
-   * @throws RangeError when `length` is not a whole number >= 0, or when the arena is full.
-   *
-   * @example
-   * ```ts
-   * const weights = arena.alloc(784 * 128);
-   * const grads = arena.alloc(784 * 128);
-   * ```
-   */
-  alloc(length: number): Float32Array;
-  /**
-   * Whether `view` lies inside this arena's memory.
-   *
-   * @example
-   * ```ts
-   * arena.owns(arena.alloc(4));        // true
-   * arena.owns(new Float32Array(4));   // false
-   * ```
-   */
-  owns(view: FloatArray): boolean;
-}
-
 const PAGE = 65536;
+const CAPACITY: Rule = rule((x) => Number.isInteger(x) && x >= 1 && x <= 2 ** 28, 'a whole number from 1 to 2^28 (float32 values)');
 /** Bytes reserved at offset 0, so that no view starts at address 0. */
 const RESERVED = 16;
-const kernels = new WeakMap<Arena, SimdKernel>();
 
 /**
  * Creates an {@link Arena} with room for `capacity` float32 values, in one fixed-size
@@ -100,9 +42,7 @@ const kernels = new WeakMap<Arena, SimdKernel>();
  * ```
  */
 export function createArena(capacity: number): Arena {
-  if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1 || capacity > 2 ** 28) {
-    throw new RangeError(`createArena: invalid capacity: expected a whole number from 1 to 2^28 (float32 values), got ${describe(capacity)}`);
-  }
+  checkNumber(capacity, CAPACITY, 'createArena', 'capacity');
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   const bytes = decodeBase64(WASM_MODULE_BASE64)!;
   if (api === undefined || !api.validate(bytes)) {
@@ -111,18 +51,21 @@ export function createArena(capacity: number): Arena {
   const end = RESERVED + 4 * roundUp(capacity);
   const pages = Math.ceil(end / PAGE);
   const memory = new api.Memory({ initial: pages, maximum: pages });
-  const instance = new api.Instance(new api.Module(bytes), { env: { memory } });
+  const { exports } = new api.Instance(new api.Module(bytes), { env: { memory } });
+  const kernel: SimdKernel = { step: exports['step'] as SimdStep, plain: exports['plain'] as SimdPlain };
   let next = RESERVED;
-  const arena: Arena = {
+  // The memory never grows (its maximum is its size), so its buffer is read once: a view's
+  // `buffer` costs V8 some 25 ns, the memory's as much again.
+  const buffer = memory.buffer;
+  const here = (x: FloatArray | null): boolean => x instanceof Float32Array && x.buffer === buffer;
+  return Object.freeze({
     memory,
     capacity,
     get used(): number {
       return (next - RESERVED) / 4;
     },
     alloc(length: number): Float32Array {
-      if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) {
-        throw new RangeError(`Arena.alloc: invalid length: expected a whole number >= 0, got ${describe(length)}`);
-      }
+      checkNumber(length, count, 'Arena.alloc', 'length');
       const size = 4 * roundUp(length);
       if (next + size > end) {
         throw new RangeError(
@@ -134,23 +77,37 @@ export function createArena(capacity: number): Arena {
       return view;
     },
     owns(view: FloatArray): boolean {
-      return view.buffer === memory.buffer;
+      return view.buffer === buffer;
     },
-  };
-  kernels.set(arena, { step: instance.exports['step'] as SimdStep, plain: instance.exports['plain'] as SimdPlain });
-  return Object.freeze(arena);
+    step(param: FloatArray, grad: FloatArray, state: RMSPropState, hyper: RMSPropHyper, owned = false): boolean {
+      if (!(owned || (here(param) && here(grad) && here(state.squareAvg) && (!hyper.centered || here(state.gradAvg)) && (hyper.momentum === 0 || here(state.momentumBuffer)))) || !float32Takes(hyper)) {
+        return false;
+      }
+      simdStep(kernel, param as Float32Array, grad as Float32Array, state as RMSPropState<Float32Array>, hyper);
+      return true;
+    },
+  });
 }
 
-/** The SIMD kernel instantiated over `arena`'s memory. @internal */
-export function arenaKernel(arena: Arena): SimdKernel | undefined {
-  return kernels.get(arena);
+/**
+ * Whether the float32 kernel computes what the TS kernel means by these hyperparameters: no
+ * factor that becomes 0 or Infinity in float32 (an `eps` of 1e-50 would make 0 / 0), and not
+ * centered with bias correction, which is ill-conditioned on the first steps (see
+ * docs/algorithm.md) where float32 cannot follow float64.
+ */
+function float32Takes(h: RMSPropHyper): boolean {
+  const f = Math.fround;
+  return (
+    f(h.eps) > 0 &&
+    f(h.eps) !== Infinity &&
+    f(h.lr) !== Infinity &&
+    f(h.weightDecay) !== Infinity &&
+    f(h.lr * h.weightDecay) !== Infinity &&
+    !(h.centered && h.biasCorrection)
+  );
 }
 
-/** Whether `x` is an arena made by {@link createArena}. @internal */
-export function isArena(x: unknown): x is Arena {
-  return typeof x === 'object' && x !== null && kernels.has(x as Arena);
-}
-
+/** `n` rounded up to a multiple of 4 (in float64: a 32-bit `& ~3` would wrap from 2^31 on). */
 function roundUp(n: number): number {
-  return (n + 3) & ~3;
+  return Math.ceil(n / 4) * 4;
 }

@@ -1,29 +1,77 @@
-// The checks RMSProp runs on its options and, at every step, on each parameter's buffers.
-// Each throws a message naming the option or the parameter (group and index), the value and
-// what is allowed.
-import { describe } from './describe.js';
-import type { NonFinitePolicy, OptimizerOptions } from './optimizer.js';
-import { at, isFloatArray, overlaps } from './param-groups.js';
-import type { ParamRef } from './param-groups.js';
-import type { FloatArray, RMSPropState } from './rmsprop-step.js';
+// The one set of checks every entry point shares: numbers against a range, whole numbers,
+// booleans, float buffers. Each throws a message naming the caller, the option or parameter,
+// the value and what is allowed: TypeError for a value of the wrong type, RangeError for one out
+// of range.
+import { formatValue } from './format.js';
+import type { FloatArray } from './rmsprop-step.js';
 
-/** A clipping limit: `null` when not given. @internal */
-export function checkClip(options: OptimizerOptions, name: 'clipValue' | 'clipNorm' | 'clipGlobalNorm'): number | null {
-  const value: unknown = options[name];
-  if (value === undefined) return null;
-  if (typeof value !== 'number' || !(value > 0) || value === Infinity) {
-    const error = typeof value === 'number' ? RangeError : TypeError;
-    throw new error(`RMSProp: invalid ${name}: expected a finite number > 0, got ${describe(value)}`);
-  }
+/**
+ * A range a number must lie in, and how messages say it. `ok` is only called with a number.
+ *
+ * @internal
+ */
+export interface Rule {
+  readonly ok: (x: unknown) => boolean;
+  readonly allowed: string;
+}
+
+/** A rule from a test on numbers: anything but a number fails it. @internal */
+export function rule(ok: (x: number) => boolean, allowed: string): Rule {
+  return { ok: (x) => typeof x === 'number' && ok(x), allowed };
+}
+
+/** @internal */
+export const finiteAtLeast0: Rule = rule((x) => x >= 0 && x !== Infinity, 'a finite number >= 0');
+/** @internal */
+export const unitInterval: Rule = rule((x) => x >= 0 && x < 1, 'a number in [0, 1)');
+/** @internal */
+export const positive: Rule = rule((x) => x > 0 && x !== Infinity, 'a finite number > 0');
+/** @internal */
+export const atLeast0: Rule = rule((x) => x >= 0, 'a number >= 0 (Infinity allowed)');
+/** @internal */
+export const wholeAtLeast1: Rule = rule((x) => Number.isSafeInteger(x) && x >= 1, 'a whole number >= 1');
+/** A count: a whole number from 0 to 2^53 - 1. @internal */
+export const count: Rule = rule((x) => Number.isSafeInteger(x) && x >= 0, 'a whole number >= 0');
+
+/** `RMSProp: invalid lr in group 2: expected …, got …` (`where` goes before the colon, `after` at the end). @internal */
+export function invalid(prefix: string, name: string, allowed: string, value: unknown, where = '', after = ''): string {
+  return `${prefix}: invalid ${name}${where}: expected ${allowed}, got ${formatValue(value)}${after}`;
+}
+
+/** Checks a number against a rule and returns it. @internal */
+export function checkNumber(value: unknown, rule: Rule, prefix: string, name: string, where = '', after = ''): number {
+  if (!rule.ok(value)) throw new (typeof value === 'number' ? RangeError : TypeError)(invalid(prefix, name, rule.allowed, value, where, after));
+  return value as number;
+}
+
+/** Checks a boolean and returns it. @internal */
+export function checkBoolean(value: unknown, prefix: string, name: string, where = ''): boolean {
+  if (typeof value !== 'boolean') throw new TypeError(invalid(prefix, name, 'a boolean', value, where));
   return value;
 }
 
-/** The `nonFinite` policy, checked. @internal */
-export function checkPolicy(value: unknown, prefix: string): NonFinitePolicy {
-  if (value !== 'throw' && value !== 'skip' && value !== 'apply') {
-    throw new TypeError(`${prefix}: invalid nonFinite: expected 'throw', 'skip' or 'apply', got ${describe(value)}`);
-  }
-  return value;
+/** `(group 1, param 3)`: how every message names a parameter. @internal */
+export function at(group: number, index: number): string {
+  return `(group ${group}, param ${index})`;
+}
+
+/**
+ * Whether `x` is a `Float32Array` or `Float64Array` of this realm. A Proxy of one, an object
+ * whose prototype is one's, and a typed array from another realm (an iframe, a vm context) are
+ * not: the first two are not typed arrays, and the last fails `instanceof`, which the library
+ * relies on to tell float32 from float64. Never throws.
+ *
+ * @internal
+ */
+export function isFloatArray(x: unknown): x is FloatArray {
+  return ArrayBuffer.isView(x) && (x instanceof Float32Array || x instanceof Float64Array);
+}
+
+/** Checks a float buffer (or `null`, when allowed) and returns it. @internal */
+export function checkFloatArray(value: unknown, prefix: string, name: string, after: string, nullable: boolean): FloatArray | null {
+  if (isFloatArray(value) || (nullable && value === null)) return value;
+  const allowed = nullable ? 'a Float32Array, Float64Array or null' : 'a Float32Array or Float64Array';
+  throw new TypeError(invalid(prefix, name, allowed, value, '', after === '' ? '' : ` ${after}`));
 }
 
 /** `'Float32Array'` or `'Float64Array'`. @internal */
@@ -31,49 +79,30 @@ export function typeName(x: FloatArray): string {
   return x instanceof Float64Array ? 'Float64Array' : 'Float32Array';
 }
 
-/**
- * Checks one parameter's buffers before a step and returns its gradient. Throws, naming the
- * group and parameter, when `data` changed type or size since registration, or when `grad` is
- * not a buffer of `data`'s type and length, or shares memory with `data`.
- */
-/** Checks that a parameter's `data` kept the type and length it was registered with. */
-export function checkData(param: ParamRef, state: RMSPropState, group: number, index: number, prefix: string): FloatArray {
-  const data: unknown = param.data;
-  const sq = state.squareAvg;
-  if (!isFloatArray(data)) {
-    throw new TypeError(
-      `${prefix}: invalid data: expected a Float32Array or Float64Array, got ${describe(data)} ${at(group, index)}`,
-    );
-  }
-  if (data instanceof Float64Array !== sq instanceof Float64Array) {
-    throw new TypeError(
-      `${prefix}: data changed from ${typeName(sq)} to ${typeName(data)} after it was registered ${at(group, index)}`,
-    );
-  }
-  if (data.length !== sq.length) {
-    throw new RangeError(
-      `${prefix}: data length ${data.length} does not match its state length ${sq.length}; a parameter cannot change size after it is registered ${at(group, index)}`,
-    );
-  }
-  return data;
+/** Whether two views share at least one byte of memory (an empty view shares none). @internal */
+export function overlaps(a: FloatArray, b: FloatArray): boolean {
+  return (
+    a.buffer === b.buffer &&
+    a.byteLength > 0 &&
+    b.byteLength > 0 &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
 }
 
-/** Checks one parameter's buffers before a step and returns its gradient. @internal */
-export function checkBuffers(param: ParamRef, grad: unknown, state: RMSPropState, group: number, index: number): FloatArray {
-  const data = checkData(param, state, group, index, 'RMSProp.step');
-  if (!isFloatArray(grad)) {
-    throw new TypeError(
-      `RMSProp.step: invalid grad: expected a Float32Array, Float64Array or null, got ${describe(grad)} ${at(group, index)}`,
-    );
+/**
+ * The own enumerable keys of an options object, or a TypeError when it is not a plain object
+ * (an array, `null`, a revoked Proxy).
+ *
+ * @internal
+ */
+export function optionKeys(options: unknown, message: () => string): string[] {
+  if (typeof options === 'object' && options !== null) {
+    try {
+      if (!Array.isArray(options)) return Object.keys(options);
+    } catch {
+      // a revoked Proxy: reported below
+    }
   }
-  if (grad instanceof Float64Array !== data instanceof Float64Array) {
-    throw new TypeError(`RMSProp.step: grad is a ${typeName(grad)} but data is a ${typeName(data)} ${at(group, index)}`);
-  }
-  if (grad.length !== data.length) {
-    throw new RangeError(
-      `RMSProp.step: grad length ${grad.length} does not match data length ${data.length} ${at(group, index)}`,
-    );
-  }
-  if (overlaps(grad, data)) throw new Error(`RMSProp.step: grad shares memory with data ${at(group, index)}`);
-  return grad;
+  throw new TypeError(message());
 }

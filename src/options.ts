@@ -1,6 +1,29 @@
-import { describe } from './describe.js';
+import type { Arena } from './backend.js';
+import {
+  checkBoolean,
+  checkNumber,
+  finiteAtLeast0,
+  invalid,
+  optionKeys,
+  positive,
+  unitInterval,
+} from './checks.js';
+import type { Rule } from './checks.js';
+import { formatValue } from './format.js';
 import type { RMSPropHyper } from './rmsprop-step.js';
-import type { LrSchedule } from './schedules.js';
+
+/**
+ * A learning rate as a function of the update index `t`: 0 for the first update the optimizer
+ * applies, 1 for the next, and so on (skipped steps do not count). Give one as `lr`, to the
+ * optimizer or to a group; it is called once per group at every step.
+ *
+ * @example
+ * ```ts
+ * const halveEvery100: LrSchedule = (t) => 0.01 * 0.5 ** Math.floor(t / 100);
+ * const opt = new RMSProp(params, { lr: halveEvery100 });
+ * ```
+ */
+export type LrSchedule = (t: number) => number;
 
 /**
  * Options of the optimizer or of one parameter group: any of the fields of `RMSPropHyper`
@@ -30,25 +53,49 @@ export interface RMSPropOptions extends Partial<Omit<RMSPropHyper, 'lr'>> {
  *
  * @example
  * ```ts
- * const g: GroupHyper = { ...rmspropDefaults, lr: cosineAnnealing(0.01, { tMax: 1000 }) };
+ * const g: GroupHyper = { ...rmspropDefaults, lr: cosineAnnealing(0.01, { tMax: 1000 }), frozen: false };
  * ```
  */
 export type GroupHyper = Omit<RMSPropHyper, 'lr'> & { lr: number | LrSchedule; frozen: boolean };
 
-type OptionName = keyof GroupHyper;
+/**
+ * What `step()` does with a gradient that holds NaN or ±Infinity: `'throw'` an error naming the
+ * group and parameter before anything is written, `'skip'` the whole step (counted in
+ * `skippedSteps`), or `'apply'` it without looking, as PyTorch does (the fastest).
+ *
+ * @example
+ * ```ts
+ * const policy: NonFinitePolicy = 'skip'; // e.g. for mixed-precision loss scaling
+ * const opt = new RMSProp(params, { nonFinite: policy });
+ * ```
+ */
+export type NonFinitePolicy = 'throw' | 'skip' | 'apply';
 
-interface NumberRule {
-  /** Whether `x` is a number in range. */
-  readonly ok: (x: unknown) => boolean;
-  readonly allowed: string;
+/**
+ * The constructor's options: every hyperparameter of {@link RMSPropOptions} (the defaults of
+ * every group), and the optimizer-wide `nonFinite` policy and `arena`.
+ *
+ * @example
+ * ```ts
+ * const options: OptimizerOptions = { ...presets.keras, lr: 0.01, nonFinite: 'skip' };
+ * ```
+ */
+export interface OptimizerOptions extends RMSPropOptions {
+  /** What to do with a non-finite gradient; see {@link NonFinitePolicy}. @defaultValue `'throw'` */
+  readonly nonFinite?: NonFinitePolicy;
+  /**
+   * An arena from `createArena()`: the state of every float32 parameter whose `data` lives in
+   * it is allocated there too, and every such parameter whose `grad` also lives there is
+   * stepped by the arena's WebAssembly SIMD kernel. Other parameters, and what the SIMD kernel
+   * does not take (see `Arena.step`), are stepped by the TS kernel.
+   */
+  readonly arena?: Arena;
 }
 
-const finiteAtLeast0: NumberRule = { ok: (x) => typeof x === 'number' && x >= 0 && x !== Infinity, allowed: 'a finite number >= 0' };
-const unitInterval: NumberRule = { ok: (x) => typeof x === 'number' && x >= 0 && x < 1, allowed: 'a number in [0, 1)' };
-const positive: NumberRule = { ok: (x) => typeof x === 'number' && x > 0 && x !== Infinity, allowed: 'a finite number > 0' };
+type OptionName = keyof GroupHyper;
 
 /** The numeric options and their ranges; every other option is a boolean. */
-const NUMBER_RULES: Readonly<Partial<Record<OptionName, NumberRule>>> = {
+const NUMBER_RULES: Readonly<Partial<Record<OptionName, Rule>>> = {
   lr: finiteAtLeast0,
   alpha: unitInterval,
   eps: positive,
@@ -79,61 +126,55 @@ export const OPTION_NAMES: readonly OptionName[] = [
 const HYPER_NAMES = OPTION_NAMES.filter((n): n is keyof RMSPropHyper => n !== 'frozen');
 
 /** The options only the optimizer as a whole takes (`OptimizerOptions`); a group cannot set them. @internal */
-export const OPTIMIZER_OPTIONS: readonly string[] = ['nonFinite', 'arena', 'clipValue', 'clipNorm', 'clipGlobalNorm', 'accumulate'];
+export const OPTIMIZER_OPTIONS: readonly string[] = ['nonFinite', 'arena'];
 
-/** Other frameworks' spellings, for a hint in the unknown-option error. */
-const SPELLINGS: Readonly<Record<string, OptionName>> = {
+/** Other frameworks' spellings, and options of earlier releases, for a hint in the unknown-option error. */
+const HINTS: Readonly<Record<string, string>> = {
   learningRate: 'lr',
   learning_rate: 'lr',
   rho: 'alpha',
   decay: 'alpha',
   epsilon: 'eps',
   weight_decay: 'weightDecay',
+  accumulate: 'MultiSteps',
+  clipValue: 'clipGradValue',
+  clipNorm: 'clipGradNorm',
+  clipGlobalNorm: 'clipGradNorm',
 };
 
-/** ` in group 2`, or nothing for the optimizer's own options (`group < 0`). */
-function inGroup(group: number): string {
+/** ` in group 2`, or nothing for the optimizer's own options (`group < 0`). @internal */
+export function inGroup(group: number): string {
   return group < 0 ? '' : ` in group ${group}`;
-}
-
-function invalid(name: string, group: number, allowed: string, value: unknown, prefix: string): string {
-  return `${prefix}: invalid ${name}${inGroup(group)}: expected ${allowed}, got ${describe(value)}`;
 }
 
 function checkValue(name: OptionName, value: unknown, prefix: string, group: number): void {
   if (name === 'lr' && typeof value === 'function') return; // a schedule: its values are checked at each step
   const rule = NUMBER_RULES[name];
-  if (rule === undefined) {
-    if (typeof value !== 'boolean') throw new TypeError(invalid(name, group, 'a boolean', value, prefix));
-    return;
-  }
-  if (typeof value !== 'number') throw new TypeError(invalid(name, group, rule.allowed, value, prefix));
-  if (!rule.ok(value)) throw new RangeError(invalid(name, group, rule.allowed, value, prefix));
+  if (rule === undefined) checkBoolean(value, prefix, name, inGroup(group));
+  else checkNumber(value, rule, prefix, name, inGroup(group));
 }
 
 /**
  * Checks user-given options: a plain object whose keys are option names (plus `extraKeys`:
- * `params` in a group, `nonFinite` and `arena` in the optimizer's options, which the caller
- * checks) and whose values are in range; `undefined` counts as not given.
+ * `params` in a group, the optimizer-wide options in the optimizer's, which the caller checks)
+ * and whose values are in range; `undefined` counts as not given.
  *
  * @param prefix - Start of every message, e.g. `RMSProp`.
  * @param group - The group the options belong to, or -1 for the optimizer's own options.
  * @internal
  */
 export function checkOptions(options: unknown, prefix: string, group: number, extraKeys: readonly string[]): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(
-      group < 0
-        ? invalid('options', -1, 'an object', options, prefix)
-        : `${prefix}: invalid group ${group}: expected an object with params, got ${describe(options)}`,
-    );
-  }
+  const keys = optionKeys(options, () =>
+    group < 0
+      ? invalid(prefix, 'options', 'an object', options)
+      : `${prefix}: invalid group ${group}: expected an object with params, got ${formatValue(options)}`,
+  );
   const record = options as Readonly<Record<string, unknown>>;
-  for (const key of Object.keys(record)) {
+  for (const key of keys) {
     if (extraKeys.includes(key)) continue;
     if (!(OPTION_NAMES as readonly string[]).includes(key)) {
-      const hint = Object.hasOwn(SPELLINGS, key)
-        ? ` (did you mean ${String(SPELLINGS[key])}?)`
+      const hint = Object.hasOwn(HINTS, key)
+        ? ` (did you mean ${String(HINTS[key])}?)`
         : OPTIMIZER_OPTIONS.includes(key)
           ? ` (${key} applies to the whole optimizer: set it in the optimizer options)`
           : '';
@@ -150,21 +191,24 @@ export function checkOptions(options: unknown, prefix: string, group: number, ex
  * Checks a complete set of hyperparameters, such as a parameter group after user code has
  * assigned to it. Every field must be present and in range.
  *
- * Called at every step, so the common case reads each number field by its own name and hands
- * it to its rule's `ok`, a small function the JIT inlines: the number stays unboxed. Reading a
- * number field by a computed name, as a generic loop over the names does, boxes it: an
- * allocation per field per step (measured with `npm run soak`: the generic loop alone caused 32
- * collections in 200 000 steps and made them 40% slower; this form, none). The booleans are
- * read by name too: a loop over their names needs keyed (megamorphic) loads, which made the
- * per-group cost of a step 1.4x. Only when something is wrong does the slow path find it and
- * say what.
+ * Called at every step, so the common case reads each field by its own name and tests it in
+ * place, with no call: a number read from an object and passed to a call the JIT does not inline
+ * is boxed, an allocation (`npm run soak -- --schedule` saw 5 collections in 300 000 steps when
+ * these tests were calls to each rule's `ok`; a generic loop over the names boxes every field
+ * and made steps 40% slower). Only when something is wrong does the slow path find it and say
+ * what.
  *
  * @internal
  */
 export function checkHyper(h: RMSPropHyper, prefix: string, group: number): void {
+  const { lr, alpha, eps, weightDecay, momentum, initialAccumulator } = h;
   const ok =
-    finiteAtLeast0.ok(h.lr) && unitInterval.ok(h.alpha) && positive.ok(h.eps) &&
-    finiteAtLeast0.ok(h.weightDecay) && unitInterval.ok(h.momentum) && finiteAtLeast0.ok(h.initialAccumulator) &&
+    typeof lr === 'number' && lr >= 0 && lr < Infinity &&
+    typeof alpha === 'number' && alpha >= 0 && alpha < 1 &&
+    typeof eps === 'number' && eps > 0 && eps < Infinity &&
+    typeof weightDecay === 'number' && weightDecay >= 0 && weightDecay < Infinity &&
+    typeof momentum === 'number' && momentum >= 0 && momentum < 1 &&
+    typeof initialAccumulator === 'number' && initialAccumulator >= 0 && initialAccumulator < Infinity &&
     typeof h.centered === 'boolean' &&
     typeof h.maximize === 'boolean' &&
     typeof h.epsInSqrt === 'boolean' &&
@@ -172,16 +216,73 @@ export function checkHyper(h: RMSPropHyper, prefix: string, group: number): void
     typeof h.nesterov === 'boolean' &&
     typeof h.biasCorrection === 'boolean' &&
     typeof h.decoupledWeightDecay === 'boolean';
-  if (ok) return;
-  for (let i = 0; i < HYPER_NAMES.length; i++) {
-    const name = HYPER_NAMES[i]!;
-    checkValue(name, h[name], prefix, group);
-  }
+  if (!ok) for (const name of HYPER_NAMES) checkValue(name, h[name], prefix, group);
 }
 
-/** Checks `frozen`, the one group option the kernel does not read. @internal */
-export function checkFrozen(value: unknown, prefix: string, group: number): void {
-  checkValue('frozen', value, prefix, group);
+/** `T` with every field writable. @internal */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * Copies a group's hyperparameters into `into` (the numeric set the kernel reads), each field
+ * read once, calling its learning-rate schedule for update `t`; then checks them all. Throws,
+ * naming the group, for a field out of range or a schedule that gives no valid rate.
+ *
+ * Field by field, not in a loop over the names: a generic copy would box every number.
+ *
+ * @internal
+ */
+export function resolveHyper(group: GroupHyper, into: Mutable<RMSPropHyper>, t: number, prefix: string, gi: number): RMSPropHyper {
+  into.alpha = group.alpha;
+  into.eps = group.eps;
+  into.weightDecay = group.weightDecay;
+  into.momentum = group.momentum;
+  into.centered = group.centered;
+  into.maximize = group.maximize;
+  into.epsInSqrt = group.epsInSqrt;
+  into.lrInMomentum = group.lrInMomentum;
+  into.nesterov = group.nesterov;
+  into.initialAccumulator = group.initialAccumulator;
+  into.biasCorrection = group.biasCorrection;
+  into.decoupledWeightDecay = group.decoupledWeightDecay;
+  const lr = group.lr;
+  if (typeof lr === 'function') {
+    // Checked here, the message built only on failure: nothing is allocated around the call.
+    // The test written out, and the error path apart: a number that meets a call's result (or is
+    // passed to a call that is not inlined) is boxed, an allocation at every step.
+    const value: unknown = lr(t);
+    if (!(typeof value === 'number' && value >= 0 && value !== Infinity)) checkNumber(value, finiteAtLeast0, prefix, `lr in group ${gi}: the schedule's value for update ${t}`);
+    into.lr = value as number;
+  } else {
+    into.lr = lr;
+  }
+  checkHyper(into, prefix, gi);
+  return into;
+}
+
+/** A group's `frozen` switch, read once and checked. @internal */
+export function isFrozen(group: { readonly frozen: unknown }, prefix: string, gi: number): boolean {
+  const frozen = group.frozen;
+  return frozen === false ? false : checkBoolean(frozen, prefix, 'frozen', inGroup(gi));
+}
+
+/** The `nonFinite` policy, checked. @internal */
+export function checkPolicy(value: unknown, prefix: string): NonFinitePolicy {
+  if (value !== 'throw' && value !== 'skip' && value !== 'apply') {
+    throw new TypeError(invalid(prefix, 'nonFinite', "'throw', 'skip' or 'apply'", value));
+  }
+  return value;
+}
+
+/**
+ * The `arena` option, checked: `null` when not given. Anything with an arena's members will do
+ * (the class only calls them), so a backend that keeps the arena's contract plugs in.
+ *
+ * @internal
+ */
+export function checkArena(arena: unknown, prefix: string): Arena | null {
+  if (arena === undefined) return null;
+  if (typeof (arena as Partial<Arena> | null)?.step === 'function' && typeof (arena as Arena).alloc === 'function') return arena as Arena;
+  throw new TypeError(invalid(prefix, 'arena', 'an arena from createArena()', arena));
 }
 
 /**

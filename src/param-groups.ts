@@ -1,4 +1,5 @@
-import { describe } from './describe.js';
+import { at, checkFloatArray, overlaps } from './checks.js';
+import { formatValue } from './format.js';
 import { checkOptions, resolveOptions } from './options.js';
 import type { GroupHyper, RMSPropOptions } from './options.js';
 import type { FloatArray } from './rmsprop-step.js';
@@ -63,27 +64,6 @@ export interface ParamGroup extends Mutable<GroupHyper> {
 /** `T` with every field writable. */
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** `(group 1, param 3)`: how every message names a parameter. @internal */
-export function at(group: number, index: number): string {
-  return `(group ${group}, param ${index})`;
-}
-
-/** Whether two views share at least one byte of memory (an empty view shares none). @internal */
-export function overlaps(a: FloatArray, b: FloatArray): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteLength > 0 &&
-    b.byteLength > 0 &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
-}
-
-/** Whether `x` is a buffer the kernel can update. @internal */
-export function isFloatArray(x: unknown): x is FloatArray {
-  return x instanceof Float32Array || x instanceof Float64Array;
-}
-
 /**
  * Splits the constructor's `params` argument into group specs: an array of parameters is one
  * group, an array of groups is taken as is.
@@ -93,7 +73,7 @@ export function isFloatArray(x: unknown): x is FloatArray {
 export function toGroupSpecs(params: unknown, prefix: string): readonly unknown[] {
   if (!Array.isArray(params)) {
     throw new TypeError(
-      `${prefix}: invalid params: expected an array of parameters or of parameter groups, got ${describe(params)}`,
+      `${prefix}: invalid params: expected an array of parameters or of parameter groups, got ${formatValue(params)}`,
     );
   }
   if (params.length === 0) throw new RangeError(`${prefix}: invalid params: the array is empty`);
@@ -109,35 +89,37 @@ export function toGroupSpecs(params: unknown, prefix: string): readonly unknown[
   return groups ? params : [{ params }];
 }
 
-interface Located {
+/** A parameter as registration read it: its object, its data and name (each read once), and where. @internal */
+export interface Located {
   readonly param: ParamRef;
+  readonly data: FloatArray;
+  readonly name: string | undefined;
   readonly group: number;
   readonly index: number;
 }
 
-function checkParam(param: unknown, prefix: string, group: number, index: number): ParamRef {
+function checkParam(param: unknown, prefix: string, group: number, index: number): Located {
   if (typeof param !== 'object' || param === null) {
     throw new TypeError(
-      `${prefix}: invalid param: expected an object with data and grad, got ${describe(param)} ${at(group, index)}`,
+      `${prefix}: invalid param: expected an object with data and grad, got ${formatValue(param)} ${at(group, index)}`,
     );
   }
   const p = param as { readonly data?: unknown; readonly name?: unknown };
-  if (!isFloatArray(p.data)) {
+  const data = checkFloatArray(p.data, prefix, 'data', at(group, index), false)!;
+  const name = p.name;
+  if (name !== undefined && (typeof name !== 'string' || name === '')) {
     throw new TypeError(
-      `${prefix}: invalid data: expected a Float32Array or Float64Array, got ${describe(p.data)} ${at(group, index)}`,
+      `${prefix}: invalid name: expected a non-empty string or no name, got ${formatValue(name)} ${at(group, index)}`,
     );
   }
-  if (p.name !== undefined && (typeof p.name !== 'string' || p.name === '')) {
-    throw new TypeError(
-      `${prefix}: invalid name: expected a non-empty string or no name, got ${describe(p.name)} ${at(group, index)}`,
-    );
-  }
-  return param as ParamRef;
+  // What was read is what is registered: a getter is not read twice.
+  return { param: param as ParamRef, data, name, group, index };
 }
 
 /**
- * Checks new group specs against the groups already registered and resolves their options.
- * Pure: nothing is registered or written; the caller commits the returned groups.
+ * Checks new group specs against the parameters already registered (`existing`, in
+ * registration order, `groupCount` groups) and resolves their options. Pure: nothing is
+ * registered or written; the caller commits the returned groups and their parameters.
  *
  * Errors: a group that is not an object or has no parameters, bad options, a parameter that is
  * not `{ data, grad }`, a parameter given twice, two parameters whose data share memory, and a
@@ -148,28 +130,26 @@ function checkParam(param: unknown, prefix: string, group: number, index: number
 export function buildGroups(
   specs: readonly unknown[],
   base: GroupHyper,
-  existing: readonly ParamGroup[],
+  existing: readonly Located[],
+  groupCount: number,
   prefix: string,
-): ParamGroup[] {
-  const all: Located[] = [];
-  existing.forEach((g, group) => g.params.forEach((param, index) => all.push({ param, group, index })));
-
-  const built: ParamGroup[] = [];
+): { readonly groups: ParamGroup[]; readonly params: Located[][] } {
+  const groups: ParamGroup[] = [];
+  const located: Located[][] = [];
   specs.forEach((spec, k) => {
-    const group = existing.length + k;
+    const group = groupCount + k;
     checkOptions(spec, prefix, group, ['params']);
     const params: unknown = (spec as { readonly params?: unknown }).params;
     if (!Array.isArray(params)) {
-      throw new TypeError(`${prefix}: invalid params in group ${group}: expected an array, got ${describe(params)}`);
+      throw new TypeError(`${prefix}: invalid params in group ${group}: expected an array, got ${formatValue(params)}`);
     }
     if (params.length === 0) throw new RangeError(`${prefix}: group ${group} has no parameters`);
-    const refs = params.map((p: unknown, index) => checkParam(p, prefix, group, index));
-    refs.forEach((param, index) => all.push({ param, group, index }));
-    built.push(makeGroup(Object.freeze(refs), resolveOptions(base, spec as RMSPropOptions)));
+    const items = params.map((p: unknown, index) => checkParam(p, prefix, group, index));
+    located.push(items);
+    groups.push(makeGroup(Object.freeze(items.map((item) => item.param)), resolveOptions(base, spec as RMSPropOptions)));
   });
-
-  checkDistinct(all, prefix);
-  return built;
+  checkDistinct([...existing, ...located.flat()], prefix);
+  return { groups, params: located };
 }
 
 /** A group object with one fixed shape; `params` cannot be reassigned. */
@@ -192,7 +172,7 @@ function checkDistinct(all: readonly Located[], prefix: string): void {
       );
     }
     seen.set(item.param, item);
-    const name = item.param.name;
+    const name = item.name;
     if (name !== undefined) {
       const other = names.get(name);
       if (other !== undefined) {
@@ -202,27 +182,51 @@ function checkDistinct(all: readonly Located[], prefix: string): void {
       }
       names.set(name, item);
     }
-    const buffer = item.param.data.buffer;
-    const list = byBuffer.get(buffer);
-    if (list === undefined) byBuffer.set(buffer, [item]);
+    const list = byBuffer.get(item.data.buffer);
+    if (list === undefined) byBuffer.set(item.data.buffer, [item]);
     else list.push(item);
   }
+  const end = (x: Located): number => x.data.byteOffset + x.data.byteLength;
   for (const list of byBuffer.values()) {
     if (list.length < 2) continue;
-    const sorted = [...list].sort((a, b) => a.param.data.byteOffset - b.param.data.byteOffset);
+    const sorted = [...list].sort((a, b) => a.data.byteOffset - b.data.byteOffset);
     // Sorted by start: a view overlaps an earlier one iff it starts before the furthest end so far.
     let reach = sorted[0]!;
     for (let i = 1; i < sorted.length; i++) {
       const item = sorted[i]!;
-      if (overlaps(reach.param.data, item.param.data)) {
+      if (overlaps(reach.data, item.data)) {
         // Named in registration order, which is the order of `all`.
         const [a, b] = all.indexOf(reach) < all.indexOf(item) ? [reach, item] : [item, reach];
         throw new Error(
           `${prefix}: parameters share memory: the data of ${at(a.group, a.index)} overlaps the data of ${at(b.group, b.index)}`,
         );
       }
-      const end = (x: Located): number => x.param.data.byteOffset + x.param.data.byteLength;
       if (end(item) > end(reach)) reach = item;
     }
   }
+}
+
+/**
+ * The registered parameter a saved entry names: by `name` when it has one, else by `group` and
+ * `index` (a parameter with a name must be found by it). Throws naming the entry's path.
+ *
+ * @internal
+ */
+export function locate(groups: readonly ParamGroup[], entry: unknown, prefix: string, path: string): { param: ParamRef; group: number; index: number } {
+  const e = (typeof entry === 'object' && entry !== null ? entry : {}) as { readonly name?: unknown; readonly group?: unknown; readonly index?: unknown };
+  const { name, group, index } = e;
+  let gi = -1;
+  let i = -1;
+  if (typeof name === 'string') {
+    gi = groups.findIndex((g) => (i = g.params.findIndex((p) => p.name === name)) >= 0);
+  } else if (name === null && typeof group === 'number' && typeof index === 'number' && groups[group]?.params[index]?.name === undefined) {
+    [gi, i] = [group, index];
+  }
+  const param = groups[gi]?.params[i];
+  if (param === undefined) {
+    throw new Error(
+      `${prefix}: invalid ${path}: expected a parameter of this optimizer (by name, or by group and index when it has none), got name ${formatValue(name)}, group ${formatValue(group)}, index ${formatValue(index)}`,
+    );
+  }
+  return { param, group: gi, index: i };
 }

@@ -24,7 +24,8 @@
  * The centered variance `s = v - m*m` is never negative in exact arithmetic, but can round below
  * zero (below `-eps` with `epsInSqrt`), where the frameworks take the square root of a negative
  * number and produce NaN. Here `s` is taken as 0 whenever the value under the square root would
- * be `<= 0`, so centered RMSProp never produces NaN from finite input; wherever a framework stays
+ * be `<= 0`, and as Infinity where huge gradients overflowed both averages (Infinity - Infinity),
+ * so centered RMSProp never produces NaN from finite gradients; wherever a framework stays
  * finite, the two agree.
  *
  * Arithmetic is done in float64 (JavaScript numbers) and rounded once when stored, so a
@@ -243,8 +244,13 @@ export function rmspropStep<T extends FloatArray>(
       sq[i] = v;
       const m = alpha * ga[i]! + beta * g;
       ga[i] = m;
-      let s = v - m * m;
-      if (s <= 0) s = 0; // as in the general loop below, with eps outside the root
+      const mm = m * m;
+      let s = v - mm;
+      if (!(s > 0)) {
+        // as in the general loop below, with eps outside the root
+        if (s <= 0) s = 0;
+        else if (v === Infinity && mm === Infinity) s = Infinity;
+      }
       param[i] = p - (lr * g) / (Math.sqrt(s) + eps);
     }
     return;
@@ -292,15 +298,22 @@ export function rmspropStep<T extends FloatArray>(
     const g = sign * grad[i]! + wd * p;
     const v = alpha * sq[i]! + beta * g * g;
     sq[i] = v;
-    let s = biased ? v / correction : v;
+    const vc = biased ? v / correction : v;
+    let s = vc;
     if (ga !== null) {
       const m = alpha * ga[i]! + beta * g;
       ga[i] = m;
       const mc = biased ? m / correction : m;
-      s -= mc * mc;
-      // Rounding can push the variance below zero (and below -eps): take it as 0 there, where
-      // the frameworks produce NaN; anywhere else they and this agree. NaN passes through.
-      if (s + epsIn <= 0) s = 0;
+      const mm = mc * mc;
+      s = vc - mm;
+      if (!(s + epsIn > 0)) {
+        // Rounding can push the variance below zero (and below -eps): take it as 0 there, where
+        // the frameworks produce NaN; anywhere else they and this agree. Where both averages
+        // overflowed, Infinity - Infinity: the variance is beyond the float range, Infinity
+        // (the step is then 0, as without centering). A NaN gradient's NaN passes through.
+        if (s + epsIn <= 0) s = 0;
+        else if (vc === Infinity && mm === Infinity) s = Infinity;
+      }
     }
     const d = Math.sqrt(s + epsIn) + epsOut;
     if (mb !== null) {

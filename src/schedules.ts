@@ -1,27 +1,23 @@
-import { describe } from './describe.js';
+import { checkNumber, finiteAtLeast0, invalid, optionKeys, positive, rule, wholeAtLeast1 } from './checks.js';
+import type { Rule } from './checks.js';
+import { formatValue } from './format.js';
+import type { LrSchedule } from './options.js';
 
-/**
- * A learning rate as a function of the update index `t`: 0 for the first update the optimizer
- * applies, 1 for the next, and so on (skipped steps do not count). Give one as `lr`, to the
- * optimizer or to a group; it is called once per group at every step.
- *
- * @example
- * ```ts
- * const halveEvery100: LrSchedule = (t) => 0.01 * 0.5 ** Math.floor(t / 100);
- * const opt = new RMSProp(params, { lr: halveEvery100 });
- * ```
- */
-export type LrSchedule = (t: number) => number;
 
-function positive(name: string, x: unknown, what: string, ok: (x: number) => boolean): number {
-  if (typeof x !== 'number' || !ok(x)) throw new RangeError(`${name}: invalid ${what}, got ${describe(x)}`);
-  return x;
+/** Checks a factory's options object: an object with no key but the factory's own. */
+function keys(options: unknown, name: string, allowed: readonly string[]): void {
+  const given = optionKeys(options, () => invalid(name, 'options', `an object with ${allowed.join(', ')}`, options));
+  const unknown = given.find((k) => !allowed.includes(k));
+  if (unknown !== undefined) throw new TypeError(`${name}: unknown option "${unknown}"; the options are ${allowed.join(', ')}`);
 }
 
-const finite = (x: number): boolean => Number.isFinite(x);
-const atLeast0 = (x: number): boolean => x >= 0 && x !== Infinity;
-const above0 = (x: number): boolean => x > 0 && x !== Infinity;
-const count = (x: number): boolean => Number.isInteger(x) && x >= 1;
+/** An option's value, or the default when it is not given (`undefined`; `null` is a value, and checked). */
+function given<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
+const factor: Rule = rule((x) => x > 0 && x <= 1, 'a number in (0, 1]');
+const fraction: Rule = rule((x) => x > 0 && x < 1, 'a number in (0, 1)');
 
 /**
  * Linear warmup to `lr`, then constant: PyTorch's `LinearLR(start_factor, end_factor=1,
@@ -38,9 +34,10 @@ const count = (x: number): boolean => Number.isInteger(x) && x >= 1;
  */
 export function linearWarmup(lr: number, options: { readonly warmupSteps: number; readonly startFactor?: number }): LrSchedule {
   const name = 'linearWarmup';
-  positive(name, lr, 'lr: expected a finite number >= 0', atLeast0);
-  const steps = positive(name, options.warmupSteps, 'warmupSteps: expected a whole number >= 1', count);
-  const start = positive(name, options.startFactor ?? 1 / 3, 'startFactor: expected a number in (0, 1]', (x) => x > 0 && x <= 1);
+  keys(options, name, ['warmupSteps', 'startFactor']);
+  checkNumber(lr, finiteAtLeast0, name, 'lr');
+  const steps = checkNumber(options.warmupSteps, wholeAtLeast1, name, 'warmupSteps');
+  const start = checkNumber(given(options.startFactor, 1 / 3), factor, name, 'startFactor');
   return (t) => lr * (start + ((1 - start) * Math.min(t, steps)) / steps);
 }
 
@@ -55,9 +52,10 @@ export function linearWarmup(lr: number, options: { readonly warmupSteps: number
  */
 export function stepDecay(lr: number, options: { readonly stepSize: number; readonly gamma: number }): LrSchedule {
   const name = 'stepDecay';
-  positive(name, lr, 'lr: expected a finite number >= 0', atLeast0);
-  const size = positive(name, options.stepSize, 'stepSize: expected a whole number >= 1', count);
-  const gamma = positive(name, options.gamma, 'gamma: expected a finite number >= 0', atLeast0);
+  keys(options, name, ['stepSize', 'gamma']);
+  checkNumber(lr, finiteAtLeast0, name, 'lr');
+  const size = checkNumber(options.stepSize, wholeAtLeast1, name, 'stepSize');
+  const gamma = checkNumber(options.gamma, finiteAtLeast0, name, 'gamma');
   return (t) => lr * gamma ** Math.floor(t / size);
 }
 
@@ -71,8 +69,9 @@ export function stepDecay(lr: number, options: { readonly stepSize: number; read
  */
 export function exponentialDecay(lr: number, options: { readonly gamma: number }): LrSchedule {
   const name = 'exponentialDecay';
-  positive(name, lr, 'lr: expected a finite number >= 0', atLeast0);
-  const gamma = positive(name, options.gamma, 'gamma: expected a finite number >= 0', atLeast0);
+  keys(options, name, ['gamma']);
+  checkNumber(lr, finiteAtLeast0, name, 'lr');
+  const gamma = checkNumber(options.gamma, finiteAtLeast0, name, 'gamma');
   return (t) => lr * gamma ** t;
 }
 
@@ -88,9 +87,10 @@ export function exponentialDecay(lr: number, options: { readonly gamma: number }
  */
 export function cosineAnnealing(lr: number, options: { readonly tMax: number; readonly etaMin?: number }): LrSchedule {
   const name = 'cosineAnnealing';
-  positive(name, lr, 'lr: expected a finite number >= 0', atLeast0);
-  const tMax = positive(name, options.tMax, 'tMax: expected a whole number >= 1', count);
-  const etaMin = positive(name, options.etaMin ?? 0, 'etaMin: expected a finite number >= 0', atLeast0);
+  keys(options, name, ['tMax', 'etaMin']);
+  checkNumber(lr, finiteAtLeast0, name, 'lr');
+  const tMax = checkNumber(options.tMax, wholeAtLeast1, name, 'tMax');
+  const etaMin = checkNumber(given(options.etaMin, 0), finiteAtLeast0, name, 'etaMin');
   return (t) => etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * t) / tMax))) / 2;
 }
 
@@ -114,14 +114,15 @@ export function oneCycle(options: {
   readonly finalDivFactor?: number;
 }): LrSchedule {
   const name = 'oneCycle';
-  const maxLr = positive(name, options.maxLr, 'maxLr: expected a finite number >= 0', atLeast0);
-  const total = positive(name, options.totalSteps, 'totalSteps: expected a whole number >= 1', count);
-  const pct = positive(name, options.pctStart ?? 0.3, 'pctStart: expected a number in (0, 1)', (x) => x > 0 && x < 1);
-  const div = positive(name, options.divFactor ?? 25, 'divFactor: expected a finite number > 0', above0);
-  const finalDiv = positive(name, options.finalDivFactor ?? 1e4, 'finalDivFactor: expected a finite number > 0', above0);
-  const anneal = options.anneal ?? 'cos';
+  keys(options, name, ['maxLr', 'totalSteps', 'pctStart', 'anneal', 'divFactor', 'finalDivFactor']);
+  const maxLr = checkNumber(options.maxLr, finiteAtLeast0, name, 'maxLr');
+  const total = checkNumber(options.totalSteps, wholeAtLeast1, name, 'totalSteps');
+  const pct = checkNumber(given(options.pctStart, 0.3), fraction, name, 'pctStart');
+  const div = checkNumber(given(options.divFactor, 25), positive, name, 'divFactor');
+  const finalDiv = checkNumber(given(options.finalDivFactor, 1e4), positive, name, 'finalDivFactor');
+  const anneal = given(options.anneal, 'cos');
   if (anneal !== 'cos' && anneal !== 'linear') {
-    throw new RangeError(`${name}: invalid anneal: expected 'cos' or 'linear', got ${describe(anneal)}`);
+    throw new TypeError(`${name}: invalid anneal: expected 'cos' or 'linear', got ${formatValue(anneal)}`);
   }
   const initial = maxLr / div;
   const min = initial / finalDiv;
@@ -130,7 +131,7 @@ export function oneCycle(options: {
   const interpolate = (from: number, to: number, f: number): number =>
     anneal === 'cos' ? to + ((from - to) / 2) * (Math.cos(Math.PI * f) + 1) : (to - from) * f + from;
   return (t) => {
-    if (!(t <= total) || !finite(t)) {
+    if (!(t <= total) || !Number.isFinite(t)) {
       throw new RangeError(`oneCycle: update ${t} is past the cycle's ${total} steps (totalSteps)`);
     }
     return t <= peak ? interpolate(initial, maxLr, t / peak) : interpolate(maxLr, min, (t - peak) / (last - peak));

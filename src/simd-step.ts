@@ -1,5 +1,26 @@
-import type { SimdKernel } from './arena.js';
 import type { RMSPropHyper, RMSPropState } from './rmsprop-step.js';
+
+// The glue between the arena and the WebAssembly SIMD kernel of wasm/rmsprop.wat.
+
+/** The SIMD kernel's plain entry point: see wasm/rmsprop.wat for its arguments. @internal */
+export type SimdPlain = (
+  p: number, g: number, sq: number, n: number,
+  lr: number, alpha: number, beta: number, eps: number, wd: number, sign: number,
+) => void;
+
+/** The SIMD kernel's general entry point: see wasm/rmsprop.wat for its arguments. @internal */
+export type SimdStep = (
+  p: number, g: number, sq: number, ga: number, mb: number, n: number,
+  lr: number, alpha: number, beta: number, epsIn: number, epsOut: number, wd: number,
+  decay: number, sign: number, corr: number, mom: number, lrIn: number, lrOut: number,
+  flags: number,
+) => void;
+
+/** The SIMD kernel's entry points. @internal */
+export interface SimdKernel {
+  readonly step: SimdStep;
+  readonly plain: SimdPlain;
+}
 
 /**
  * One RMSProp update by the WebAssembly SIMD kernel: the same rule as `rmspropStep`, every

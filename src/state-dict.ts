@@ -1,47 +1,44 @@
-import { decodeFloats, decodeInts, encodeArray } from './base64.js';
-import { typeName } from './checks.js';
-import { describe } from './describe.js';
-import { checkFrozen, checkHyper, checkOptions, resolveOptions } from './options.js';
-import { at } from './param-groups.js';
-import type { ParamGroup } from './param-groups.js';
-import { zerosLike } from './rmsprop-step.js';
-import type { GroupHyper } from './options.js';
-import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
+// What RMSProp.stateDict() gives and loadStateDict() takes: a plain object of typed-array
+// copies, numbers and strings (structured-clone safe), and the checks a load runs before it
+// writes anything. Text and byte encodings are codecs beside this (state-json.ts).
+import type { Arena } from './backend.js';
+import { at, checkNumber, count, invalid, isFloatArray } from './checks.js';
+import { OPTION_NAMES, checkHyper, checkOptions, checkPolicy, inGroup, isFrozen, resolveOptions } from './options.js';
+import type { GroupHyper, NonFinitePolicy } from './options.js';
+import type { RMSPropHyper } from './rmsprop-step.js';
+import type { FloatArray } from './rmsprop-step.js';
+import { allocate, attached } from './slots.js';
+import type { GroupRecord, Slot } from './slots.js';
 
 /** The format tag of a saved state. */
 const FORMAT = 'rmsprop-state';
-/** The version this release writes and reads. */
-const VERSION = 1;
+/** The version this release writes and reads (1 was base64 JSON: `stateFromJSON` reads it). */
+const VERSION = 2;
 
 /**
- * The saved state of one parameter: its name (or `null`), element type and length, update
- * count, and each state buffer as little-endian base64 (`null` when the buffer does not exist).
+ * The saved state of one parameter: its name (or `null`), update count, and copies of its state
+ * buffers (`null` where the buffer does not exist). The element type and length are the
+ * buffers'.
  *
  * @example
  * ```ts
  * const p: SavedParamState = opt.stateDict().groups[0]!.params[0]!;
- * p.dtype;     // 'float32'
- * p.squareAvg; // 'AAAAAAAAAAA=' (two float32 zeros)
+ * p.step;      // updates applied to the parameter
+ * p.squareAvg; // a Float32Array copy
  * ```
  */
 export interface SavedParamState {
   readonly name: string | null;
-  readonly dtype: 'float32' | 'float64';
-  readonly length: number;
   readonly step: number;
-  readonly squareAvg: string;
-  readonly gradAvg: string | null;
-  readonly momentumBuffer: string | null;
-  /** With gradient accumulation: the sum of the gradients accumulated so far in the window. */
-  readonly gradSum: string | null;
-  /** After `sparseStep` in exact mode: per row, the update it is current as of (Int32, base64). */
-  readonly rowsCurrent: string | null;
+  readonly squareAvg: FloatArray;
+  readonly gradAvg: FloatArray | null;
+  readonly momentumBuffer: FloatArray | null;
 }
 
 /**
  * The saved state of one parameter group: its hyperparameters and its parameters' states, in
- * the group's order. A learning-rate schedule (a function) cannot be saved as JSON: it is
- * recorded as `lr: 'schedule'`, and loading such a state needs the group to have its schedule.
+ * the group's order. A learning-rate schedule (a function) is recorded as `lr: 'schedule'`:
+ * loading such a state needs the group to have its schedule.
  *
  * @example
  * ```ts
@@ -55,78 +52,68 @@ export interface SavedGroupState {
 }
 
 /**
- * Everything an `RMSProp` optimizer holds, as a plain JSON-safe object: `JSON.stringify` it,
- * store it, and `loadStateDict(JSON.parse(text))` restores the run bit for bit.
+ * Everything an `RMSProp` optimizer holds, as a plain object of typed-array copies, numbers and
+ * strings, as PyTorch's `state_dict()` holds tensors: post it to a worker or store it in
+ * IndexedDB as it is (structured clone), or encode it with `stateToJSON`.
  *
  * @example
  * ```ts
- * const text = JSON.stringify(opt.stateDict());
+ * const saved = opt.stateDict();
+ * worker.postMessage(saved); // typed arrays and all
  * // ... later, with an optimizer built over the same parameters:
- * opt.loadStateDict(JSON.parse(text));
+ * opt.loadStateDict(saved);
  * ```
  */
 export interface RMSPropStateDict {
   /** Always `'rmsprop-state'`. */
-  readonly format: string;
-  /** The format version: `1`. */
+  readonly format: 'rmsprop-state';
+  /** The format version: `2`. */
   readonly version: number;
-  readonly nonFinite: 'throw' | 'skip' | 'apply';
+  readonly nonFinite: NonFinitePolicy;
   readonly skippedSteps: number;
   /** Updates applied so far: where a learning-rate schedule resumes. */
   readonly updates: number;
-  /** With gradient accumulation: calls accumulated in the current window. */
-  readonly accumulated: number;
-  /** The optimizer's gradient handling: `accumulate`, and the clipping limits (`null`: off). */
-  readonly gradients: {
-    readonly accumulate: number;
-    readonly clipValue: number | null;
-    readonly clipNorm: number | null;
-    readonly clipGlobalNorm: number | null;
-  };
   readonly groups: readonly SavedGroupState[];
 }
 
-/** Builds the saved form of an optimizer's groups and states; `gradients` goes in as is (the caller makes it fresh). @internal */
-export function saveState(
-  groups: readonly ParamGroup[],
-  states: readonly (readonly RMSPropState[])[],
-  nonFinite: 'throw' | 'skip' | 'apply',
-  skippedSteps: number,
-  updates: number,
-  accumulated: number,
-  gradSums: readonly (FloatArray | null)[],
-  rowsCurrent: ReadonlyMap<object, Int32Array>,
-  gradients: RMSPropStateDict['gradients'],
-): RMSPropStateDict {
-  let slot = 0;
+const SAVE = 'RMSProp.stateDict';
+const P = 'RMSProp.loadStateDict';
+
+/** Every hyperparameter of a group, checked as a step checks them (a schedule's values are not called). */
+function checkedHyper(group: GroupHyper, prefix: string, gi: number): GroupHyper {
+  const h = resolveOptions(group);
+  const lr = h.lr;
+  checkHyper({ ...h, lr: typeof lr === 'function' ? 0 : lr } as RMSPropHyper, prefix, gi);
+  isFrozen(h, prefix, gi);
+  return h;
+}
+
+/** Builds the saved form of an optimizer's records. @internal */
+export function saveState(records: readonly GroupRecord[], nonFinite: NonFinitePolicy, skippedSteps: number, updates: number): RMSPropStateDict {
+  const hypers = records.map((r) => checkedHyper(r.group, SAVE, r.index));
+  for (const r of records) r.slots.forEach((s) => attached(s, SAVE));
   return {
     format: FORMAT,
     version: VERSION,
     nonFinite,
     skippedSteps,
     updates,
-    accumulated,
-    gradients,
-    groups: groups.map((group, gi) => {
-      const hyper = resolveOptions(group);
+    groups: records.map((r, gi) => {
+      const hyper = hypers[gi]!;
       return {
         hyper: { ...hyper, lr: typeof hyper.lr === 'function' ? 'schedule' : hyper.lr },
-        params: group.params.map((param, i): SavedParamState => {
-          const s = states[gi]![i]!;
+        params: r.slots.map((s): SavedParamState => {
+          const { squareAvg, gradAvg, momentumBuffer } = s.state;
           // A buffer the options need but that is not allocated yet (a feature switched on, no
           // step since) would start at zero: save it as zeros, so the saved state is complete.
-          const optional = (buffer: FloatArray | null, needed: boolean): string | null =>
-            buffer !== null ? encodeArray(buffer) : needed ? encodeArray(zerosLike(s.squareAvg)) : null;
+          const optional = (buffer: FloatArray | null, needed: boolean): FloatArray | null =>
+            buffer !== null ? buffer.slice() : needed ? squareAvg.slice().fill(0) : null;
           return {
-            name: param.name ?? null,
-            dtype: s.squareAvg instanceof Float64Array ? 'float64' : 'float32',
-            length: s.squareAvg.length,
-            step: s.step,
-            squareAvg: encodeArray(s.squareAvg),
-            gradAvg: optional(s.gradAvg, group.centered),
-            momentumBuffer: optional(s.momentumBuffer, group.momentum > 0),
-            gradSum: optional(gradSums[slot++] ?? null, false),
-            rowsCurrent: rowsCurrent.has(param) ? encodeArray(rowsCurrent.get(param)!) : null,
+            name: s.name ?? null,
+            step: s.state.step,
+            squareAvg: squareAvg.slice(),
+            gradAvg: optional(gradAvg, hyper.centered),
+            momentumBuffer: optional(momentumBuffer, hyper.momentum > 0),
           };
         }),
       };
@@ -134,207 +121,145 @@ export function saveState(
   };
 }
 
-/** What a checked load writes: new hyperparameters per group and new contents per state. @internal */
+/** What a checked load writes: hyperparameters per group, contents per slot. @internal */
 export interface LoadPlan {
-  readonly nonFinite: 'throw' | 'skip' | 'apply';
+  readonly nonFinite: NonFinitePolicy;
   readonly skippedSteps: number;
   readonly updates: number;
-  readonly accumulated: number;
-  readonly clip: readonly [number | null, number | null, number | null];
   readonly hyper: readonly GroupHyper[];
   /** Per group, per parameter (the optimizer's order): the state to restore. */
-  readonly states: readonly (readonly RestoredState[])[];
+  readonly states: readonly (readonly SavedParamState[])[];
 }
 
-/** @internal */
-export interface RestoredState {
-  readonly step: number;
-  readonly squareAvg: FloatArray;
-  readonly gradAvg: FloatArray | null;
-  readonly momentumBuffer: FloatArray | null;
-  readonly gradSum: FloatArray | null;
-  readonly rowsCurrent: Int32Array | null;
+type Entry = Readonly<Record<string, unknown>>;
+
+/** Throws `RMSProp.loadStateDict: invalid <path>: expected <allowed>, got <value>`. */
+function bad(path: string, allowed: string, value: unknown): never {
+  throw new Error(invalid(P, path, allowed, value));
 }
 
-const P = 'RMSProp.loadStateDict';
-
-function fail(message: string): never {
-  throw new Error(`${P}: ${message}`);
+function record(x: unknown, path: string): Entry {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Entry) : bad(path, 'an object', x);
 }
 
-function isRecord(x: unknown): x is Readonly<Record<string, unknown>> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
-function isCount(x: unknown): x is number {
-  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+function list(x: unknown, path: string, n: number, what: string): readonly unknown[] {
+  return Array.isArray(x) && x.length === n ? x : bad(path, `an array of ${n} ${what}`, x);
 }
 
 /**
- * Checks a saved state against the optimizer's groups and decodes every buffer, writing
- * nothing. Parameters with a name are matched by name, the others by position; sizes and
- * element types are checked for every pair. Throws an `Error` that says what does not match.
+ * Checks a saved state against the optimizer's records, writing nothing. Parameters with a name
+ * are matched by name, the others by position; every buffer's element type and length are
+ * checked against the state the parameter was registered with. Every message names the field
+ * by its path in the saved state, its value and what is allowed.
  *
  * @internal
  */
-export function planLoad(saved: unknown, groups: readonly ParamGroup[], accumulate: number): LoadPlan {
-  if (!isRecord(saved)) fail(`expected a state object from stateDict(), got ${describe(saved)}`);
-  if (saved['format'] !== FORMAT) {
-    fail(`not an rmsprop state: format is ${describe(saved['format'])}, expected string "${FORMAT}"`);
-  }
-  if (saved['version'] !== VERSION) {
-    fail(`unsupported version ${describe(saved['version'])}: this release reads version ${VERSION}`);
-  }
-  const nonFinite = saved['nonFinite'];
-  if (nonFinite !== 'throw' && nonFinite !== 'skip' && nonFinite !== 'apply') {
-    fail(`invalid nonFinite: expected 'throw', 'skip' or 'apply', got ${describe(nonFinite)}`);
-  }
-  const count = (key: 'skippedSteps' | 'updates' | 'accumulated'): number => {
-    const value = saved[key];
-    if (!isCount(value)) fail(`invalid ${key}: expected a whole number >= 0, got ${describe(value)}`);
-    return value;
+export function planLoad(saved: unknown, records: readonly GroupRecord[]): LoadPlan {
+  const { format, version, nonFinite, skippedSteps, updates, groups } = record(saved, 'state');
+  if (format !== FORMAT) bad('format', `"${FORMAT}" (a state from stateDict())`, format);
+  if (version !== VERSION) bad('version', `${VERSION}${version === 1 ? ' (version 1 was text: read it with stateFromJSON)' : ''}`, version);
+  const plan = {
+    nonFinite: checkPolicy(nonFinite, P),
+    skippedSteps: checkNumber(skippedSteps, count, P, 'skippedSteps'),
+    updates: checkNumber(updates, count, P, 'updates'),
+    hyper: [] as GroupHyper[],
+    states: [] as SavedParamState[][],
   };
-  const skippedSteps = count('skippedSteps');
-  const updates = count('updates');
-  const gradients = saved['gradients'];
-  if (!isRecord(gradients)) fail(`invalid gradients: expected an object, got ${describe(gradients)}`);
-  if (gradients['accumulate'] !== accumulate) {
-    fail(`the state was saved with accumulate ${describe(gradients['accumulate'])}, this optimizer accumulates ${accumulate}`);
-  }
-  const clip = (['clipValue', 'clipNorm', 'clipGlobalNorm'] as const).map((name) => {
-    const v = gradients[name];
-    if (v !== null && (typeof v !== 'number' || !(v > 0) || v === Infinity)) {
-      fail(`invalid ${name}: expected null or a finite number > 0, got ${describe(v)}`);
+  const saves = list(groups, 'groups', records.length, 'groups');
+  for (const r of records) r.slots.forEach((s) => attached(s, P));
+  // Every saved entry, with its path, and the named ones by name.
+  const entries: [Entry, string][][] = [];
+  const byName = new Map<string, [Entry, string]>();
+  saves.forEach((g, gi) => {
+    const path = `groups[${gi}]`;
+    const { hyper, params } = record(g, path);
+    const h = record(hyper, `${path}.hyper`);
+    // A schedule was saved as 'schedule': the group must bring its own (functions are not data).
+    const current = records[gi]!.group.lr;
+    if (h['lr'] === 'schedule' && typeof current !== 'function') {
+      bad(`${path}.hyper.lr`, 'a number; "schedule" needs the group to have its schedule (lr: a function) before loading', 'schedule');
     }
-    return v;
-  }) as unknown as readonly [number | null, number | null, number | null];
-  const accumulated = count('accumulated');
-  if (accumulated >= accumulate && accumulated > 0) {
-    fail(`the state holds ${accumulated} accumulated gradients, but this optimizer applies every ${accumulate} (accumulate)`);
-  }
-  const savedGroups = saved['groups'];
-  if (!Array.isArray(savedGroups)) fail(`invalid groups: expected an array, got ${describe(savedGroups)}`);
-  if (savedGroups.length !== groups.length) {
-    fail(`the state has ${savedGroups.length} parameter groups, this optimizer ${groups.length}`);
-  }
-
-  // Every saved entry, checked for shape, and the named ones by name.
-  const entries: Readonly<Record<string, unknown>>[][] = [];
-  const byName = new Map<string, readonly [number, number]>();
-  const hyper: GroupHyper[] = [];
-  savedGroups.forEach((g: unknown, gi) => {
-    if (!isRecord(g)) fail(`invalid group ${gi}: expected an object, got ${describe(g)}`);
-    if (!isRecord(g['hyper'])) fail(`invalid hyper of group ${gi}: expected an object, got ${describe(g['hyper'])}`);
-    // A schedule was saved as 'schedule': the group must bring its own (functions are not JSON).
-    const schedule = g['hyper']['lr'] === 'schedule';
-    const current = groups[gi]!.lr;
-    if (schedule && typeof current !== 'function') {
-      fail(`group ${gi} was saved with a learning-rate schedule: give the group its schedule (lr: a function) before loading`);
-    }
-    const h = (schedule ? { ...g['hyper'], lr: 0 } : g['hyper']) as unknown as GroupHyper & RMSPropHyper;
-    checkOptions(h, P, gi, []);
-    checkHyper(h, P, gi);
-    checkFrozen(h.frozen, P, gi);
-    hyper.push(resolveOptions(h, schedule ? { lr: current } : {}));
-    const params = g['params'];
-    if (!Array.isArray(params)) fail(`invalid params of group ${gi}: expected an array, got ${describe(params)}`);
-    const count = groups[gi]!.params.length;
-    if (params.length !== count) {
-      fail(`group ${gi} of the state has ${params.length} parameters, this optimizer's ${count}`);
-    }
+    const given = h['lr'] === 'schedule' ? { ...h, lr: current } : h;
+    checkOptions(given, P, gi, []);
+    plan.hyper.push(checkedHyper(resolveOptions(given as unknown as GroupHyper), P, gi));
+    const n = records[gi]!.slots.length;
     entries.push(
-      params.map((e: unknown, i) => {
-        if (!isRecord(e)) fail(`invalid state ${at(gi, i)}: expected an object, got ${describe(e)}`);
-        const name = e['name'];
-        if (name !== null && (typeof name !== 'string' || name === '')) {
-          fail(`invalid name of the state ${at(gi, i)}: expected a non-empty string or null, got ${describe(name)}`);
-        }
+      list(params, `${path}.params`, n, "parameters' states").map((e, i): [Entry, string] => {
+        const at = `${path}.params[${i}]`;
+        const entry = record(e, at);
+        const name = entry['name'];
+        if (name !== null && (typeof name !== 'string' || name === '')) bad(`${at}.name`, 'a non-empty string or null', name);
         if (name !== null) {
-          const other = byName.get(name);
-          if (other !== undefined) fail(`the name ${JSON.stringify(name)} appears twice in the state: ${at(...other)} and ${at(gi, i)}`);
-          byName.set(name, [gi, i]);
+          if (byName.has(name)) bad(`${at}.name`, `a name used once (${byName.get(name)![1]} has it too)`, name);
+          byName.set(name, [entry, at]);
         }
-        return e;
+        return [entry, at];
       }),
     );
   });
-
-  const used = new Set<Readonly<Record<string, unknown>>>();
-  const states = groups.map((group, gi) =>
-    group.params.map((param, i): RestoredState => {
-      let entry: Readonly<Record<string, unknown>>;
-      let where: string;
-      if (param.name !== undefined) {
-        const found = byName.get(param.name);
-        if (found === undefined) fail(`the state has no parameter named ${JSON.stringify(param.name)} ${at(gi, i)}`);
-        entry = entries[found[0]]![found[1]]!;
-        where = `of ${JSON.stringify(param.name)} ${at(gi, i)}`;
-      } else {
-        entry = entries[gi]![i]!;
-        if (entry['name'] !== null) {
-          fail(`the state ${at(gi, i)} belongs to the parameter named ${JSON.stringify(entry['name'])}, but this parameter has no name`);
-        }
-        where = at(gi, i);
-      }
-      if (used.has(entry)) fail(`two parameters would load the same saved state ${where}`);
-      used.add(entry);
-      return restore(entry, param.data, hyper[gi]!, where, accumulate);
-    }),
+  const used = new Set<Entry>();
+  records.forEach((r, gi) =>
+    plan.states.push(
+      r.slots.map((s, i): SavedParamState => {
+        const [entry, path] = s.name === undefined ? entries[gi]![i]! : (byName.get(s.name) ?? bad('groups', `a parameter named ${JSON.stringify(s.name)} for ${at(gi, i)}`, saves));
+        if (s.name === undefined && entry['name'] !== null) bad(`${path}.name`, `null: ${at(gi, i)} has no name`, entry['name']);
+        if (used.has(entry)) bad(path, `the state of one parameter, not of two (${at(gi, i)} matches it too)`, entry);
+        used.add(entry);
+        return restore(entry, path, s, plan.hyper[gi]!);
+      }),
+    ),
   );
-  return { nonFinite, skippedSteps, updates, accumulated, clip, hyper, states };
+  return plan;
 }
 
-function restore(
-  e: Readonly<Record<string, unknown>>,
-  data: FloatArray,
-  hyper: GroupHyper,
-  where: string,
-  accumulate: number,
-): RestoredState {
-  const dtype = data instanceof Float64Array ? 'float64' : 'float32';
-  if (e['dtype'] !== dtype) {
-    fail(`the state ${where} holds ${describe(e['dtype'])} values, the parameter is a ${typeName(data)}`);
-  }
-  if (e['length'] !== data.length) {
-    fail(`the state ${where} has length ${describe(e['length'])}, the parameter ${data.length}`);
-  }
-  const step = e['step'];
-  if (!isCount(step)) fail(`invalid step of the state ${where}: expected a whole number >= 0, got ${describe(step)}`);
-  const buffer = (key: 'squareAvg' | 'gradAvg' | 'momentumBuffer' | 'gradSum', needed: string | null): FloatArray | null => {
-    const text = e[key];
-    if (text === null || text === undefined) {
-      if (needed !== null) fail(`the state ${where} has no ${key}, which ${needed} needs`);
-      return null;
-    }
-    if (typeof text !== 'string') fail(`invalid ${key} of the state ${where}: expected a base64 string, got ${describe(text)}`);
-    const decoded = decodeFloats(text, dtype, data.length);
-    if (typeof decoded === 'string') fail(`${key} of the state ${where} ${decoded}`);
-    return decoded;
+function restore(e: Entry, path: string, s: Slot, hyper: GroupHyper): SavedParamState {
+  const type = `a ${s.f64 ? 'Float64Array' : 'Float32Array'} of length ${s.length}`;
+  const buffer = (key: string, needed: string | false): FloatArray | null => {
+    const b = e[key];
+    if ((b === null || b === undefined) && needed === false) return null;
+    if (isFloatArray(b) && b instanceof Float64Array === s.f64 && b.length === s.length) return b;
+    return bad(`${path}.${key}`, needed === false ? `${type} or null` : `${type} (${needed} needs it)`, b);
   };
   return {
-    step,
+    name: s.name ?? null,
+    step: checkNumber(e['step'], count, P, `${path}.step`),
     squareAvg: buffer('squareAvg', 'every state')!,
-    gradAvg: buffer('gradAvg', hyper.centered ? 'centered' : null),
-    momentumBuffer: buffer('momentumBuffer', hyper.momentum > 0 ? `momentum ${hyper.momentum}` : null),
-    gradSum: accumulate > 1 ? buffer('gradSum', null) : none(e['gradSum'], where),
-    rowsCurrent: rows(e['rowsCurrent'], data.length, step, where),
+    gradAvg: buffer('gradAvg', hyper.centered && 'centered'),
+    momentumBuffer: buffer('momentumBuffer', hyper.momentum > 0 && `momentum ${hyper.momentum}`),
   };
 }
 
-/** The per-row currency of an exact sparse parameter: whole rows, each current as of <= step. */
-function rows(text: unknown, length: number, step: number, where: string): Int32Array | null {
-  if (text === null || text === undefined) return null;
-  const current = typeof text === 'string' ? decodeInts(text) : null;
-  if (current === null || current.length === 0 || length % current.length !== 0 || current.some((u) => u < 0 || u > step)) {
-    fail(`invalid rowsCurrent of the state ${where}: expected base64 of one update count (0 to ${step}) per row`);
+/**
+ * Writes a checked plan. The group objects are the user's and may have been frozen or given
+ * read-only or accessor fields: they are checked first (plain writable fields only), so that
+ * writing them cannot fail. Then the buffers (into the existing arrays, so references from
+ * `getState` stay valid) and counts.
+ *
+ * @internal
+ */
+export function commitLoad(plan: LoadPlan, records: readonly GroupRecord[], arena: Arena | null): void {
+  for (const r of records) {
+    for (const name of OPTION_NAMES) {
+      const d = Object.getOwnPropertyDescriptor(r.group, name);
+      if (d === undefined ? !Object.isExtensible(r.group) : d.writable !== true) {
+        throw new Error(`${P}: cannot write ${name}${inGroup(r.index)}: the group object is frozen or ${name} is not a plain writable field; nothing was loaded`);
+      }
+    }
   }
-  return current;
-}
-
-/** Without accumulation a saved gradient sum has nowhere to go. */
-function none(gradSum: unknown, where: string): null {
-  if (gradSum !== null && gradSum !== undefined) {
-    fail(`the state ${where} holds accumulated gradients (gradSum), but this optimizer does not accumulate (accumulate: 1)`);
-  }
-  return null;
+  records.forEach((r, gi) => {
+    r.span = undefined;
+    Object.assign(r.group, plan.hyper[gi]);
+    const saved = plan.states[gi]!;
+    if (saved.some((p) => p.gradAvg !== null)) allocate(r.slots, 'gradAvg', arena);
+    if (saved.some((p) => p.momentumBuffer !== null)) allocate(r.slots, 'momentumBuffer', arena);
+    r.slots.forEach((s, i) => {
+      const p = saved[i]!;
+      s.owned = undefined;
+      const state = s.state;
+      state.squareAvg.set(p.squareAvg);
+      state.gradAvg = p.gradAvg === null ? null : (state.gradAvg!.set(p.gradAvg), state.gradAvg);
+      state.momentumBuffer = p.momentumBuffer === null ? null : (state.momentumBuffer!.set(p.momentumBuffer), state.momentumBuffer);
+      state.step = p.step;
+    });
+  });
 }

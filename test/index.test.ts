@@ -3,6 +3,6 @@ import * as api from '../src/index.js';
 
 describe('the package root', () => {
   it('exports exactly the public API', () => {
-    expect(Object.keys(api).sort()).toEqual(['RMSProp', 'cosineAnnealing', 'createArena', 'createState', 'exponentialDecay', 'linearWarmup', 'oneCycle', 'presets', 'rmspropDefaults', 'rmspropStep', 'stepDecay', 'zerosLike']);
+    expect(Object.keys(api).sort()).toEqual(['MultiSteps', 'RMSProp', 'SparseRows', 'clipGradNorm', 'clipGradValue', 'cosineAnnealing', 'createArena', 'createState', 'exponentialDecay', 'linearWarmup', 'oneCycle', 'presets', 'rmspropDefaults', 'rmspropStep', 'stateFromJSON', 'stateToJSON', 'stepDecay', 'zerosLike']);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RMSProp, rmspropDefaults } from '../src/index.js';
-import type { FloatArray, ParamGroup, ParamRef, RMSPropOptions, RMSPropStateDict } from '../src/index.js';
+import { RMSProp, createArena, rmspropDefaults } from '../src/index.js';
+import type { FloatArray, ParamGroup, ParamRef, RMSPropOptions } from '../src/index.js';
+import { expectError } from './support/expect-error.js';
 import { normals, rng } from './support/random.js';
 import { replay } from './support/replay.js';
 import { loadTorchFixture } from './support/torch-fixture.js';
@@ -277,14 +278,7 @@ const CONSTRUCTOR_CASES: [string, () => unknown, Ctor, string][] = [
 
 describe('new RMSProp with bad input', () => {
   it.each(CONSTRUCTOR_CASES)('rejects %s', (_name, call, type, message) => {
-    expect(call).toThrow(type);
-    expect(call).toThrow(new type(message));
-    try {
-      call();
-    } catch (e) {
-      expect((e as Error).constructor).toBe(type);
-      expect((e as Error).message).toBe(message);
-    }
+    expectError(call, type, message);
   });
 
   it('accepts options given as undefined as not given', () => {
@@ -330,13 +324,13 @@ function expectTwins(pr: Pair): void {
 type Mutation = (pr: Pair) => () => void; // breaks something, returns the repair
 
 const STEP_CASES: [string, Mutation, Ctor, string][] = [
-  ['grad of another length', (pr) => { const p = pr.params[3]!; const g = p.grad; p.grad = new Float32Array(2); return () => (p.grad = g); }, RangeError, 'RMSProp.step: grad length 2 does not match data length 3 (group 1, param 1)'],
-  ['grad of another type', (pr) => { const p = pr.params[3]!; const g = p.grad; p.grad = new Float64Array(3); return () => (p.grad = g); }, TypeError, 'RMSProp.step: grad is a Float64Array but data is a Float32Array (group 1, param 1)'],
-  ['grad a plain array', (pr) => { const p = pr.params[3]!; const g = p.grad; p.grad = [1, 2, 3] as never; return () => (p.grad = g); }, TypeError, 'RMSProp.step: invalid grad: expected a Float32Array, Float64Array or null, got an array of length 3 (group 1, param 1)'],
-  ['grad undefined', (pr) => { const p = pr.params[3]!; const g = p.grad; p.grad = undefined as never; return () => (p.grad = g); }, TypeError, 'RMSProp.step: invalid grad: expected a Float32Array, Float64Array or null, got undefined (group 1, param 1)'],
+  ['grad of another length', (pr) => { const p = pr.params[3]!; const g = p.grad; p.grad = new Float32Array(2); return () => (p.grad = g); }, RangeError, 'RMSProp.step: invalid grad: expected a Float32Array of length 3 or null, got a Float32Array of length 2 (group 1, param 1)'],
+  ['grad of another type', (pr) => { const p = pr.params[3]!; const g = p.grad; p.grad = new Float64Array(3); return () => (p.grad = g); }, TypeError, 'RMSProp.step: invalid grad: expected a Float32Array of length 3 or null, got a Float64Array of length 3 (group 1, param 1)'],
+  ['grad a plain array', (pr) => { const p = pr.params[3]!; const g = p.grad; p.grad = [1, 2, 3] as never; return () => (p.grad = g); }, TypeError, 'RMSProp.step: invalid grad: expected a Float32Array of length 3 or null, got an array of length 3 (group 1, param 1)'],
+  ['grad undefined', (pr) => { const p = pr.params[3]!; const g = p.grad; p.grad = undefined as never; return () => (p.grad = g); }, TypeError, 'RMSProp.step: invalid grad: expected a Float32Array of length 3 or null, got undefined (group 1, param 1)'],
   ['grad sharing memory with data', (pr) => { const p = pr.params[3]!; const g = p.grad; p.grad = p.data; return () => (p.grad = g); }, Error, 'RMSProp.step: grad shares memory with data (group 1, param 1)'],
-  ['data resized', (pr) => { const p = pr.params[3] as { data: FloatArray }; const d = p.data; p.data = new Float32Array(4); return () => (p.data = d); }, RangeError, 'RMSProp.step: data length 4 does not match its state length 3; a parameter cannot change size after it is registered (group 1, param 1)'],
-  ['data retyped', (pr) => { const p = pr.params[3] as { data: FloatArray }; const d = p.data; p.data = new Float64Array(3); return () => (p.data = d); }, TypeError, 'RMSProp.step: data changed from Float32Array to Float64Array after it was registered (group 1, param 1)'],
+  ['data resized', (pr) => { const p = pr.params[3] as { data: FloatArray }; const d = p.data; p.data = new Float32Array(4); return () => (p.data = d); }, RangeError, 'RMSProp.step: invalid data: expected a Float32Array of length 3 (as registered), got a Float32Array of length 4 (group 1, param 1)'],
+  ['data retyped', (pr) => { const p = pr.params[3] as { data: FloatArray }; const d = p.data; p.data = new Float64Array(3); return () => (p.data = d); }, TypeError, 'RMSProp.step: invalid data: expected a Float32Array of length 3 (as registered), got a Float64Array of length 3 (group 1, param 1)'],
   ['lr set negative', (pr) => { const g = pr.opt.paramGroups[1]!; g.lr = -0.1; return () => (g.lr = 0.01); }, RangeError, 'RMSProp.step: invalid lr in group 1: expected a finite number >= 0, got -0.1'],
   ['lr set NaN', (pr) => { const g = pr.opt.paramGroups[1]!; g.lr = NaN; return () => (g.lr = 0.01); }, RangeError, 'RMSProp.step: invalid lr in group 1: expected a finite number >= 0, got NaN'],
   ['alpha set to 1', (pr) => { const g = pr.opt.paramGroups[1]!; g.alpha = 1; return () => (g.alpha = 0.99); }, RangeError, 'RMSProp.step: invalid alpha in group 1: expected a number in [0, 1), got 1'],
@@ -353,12 +347,8 @@ describe('RMSProp.step with bad input', () => {
     fillGrads(pr.twinParams, 3);
     const repair = breakIt(pr);
     const before = snapshot(pr.opt);
-    expect(() => pr.opt.step()).toThrow(new type(message));
-    try {
-      pr.opt.step();
-    } catch (e) {
-      expect((e as Error).constructor).toBe(type);
-    }
+    expectError(() => pr.opt.step(), type, message);
+    expectError(() => pr.opt.step(), type, message);
     expect(snapshot(pr.opt)).toEqual(before);
     repair();
     expectTwins(pr);
@@ -377,7 +367,7 @@ const ADD_GROUP_CASES: [string, (pr: Pair) => unknown, Ctor, string][] = [
 describe('RMSProp.addParamGroup with bad input', () => {
   it.each(ADD_GROUP_CASES)('rejects %s and registers nothing', (_name, call, type, message) => {
     const pr = pair();
-    expect(() => call(pr)).toThrow(new type(message));
+    expectError(() => call(pr), type, message);
     expect(pr.opt.paramGroups.length).toBe(2);
     expectTwins(pr);
   });
@@ -516,7 +506,7 @@ describe('non-finite gradients', () => {
     const opt = new RMSProp(params, { nonFinite: 'skip' });
     params[0]!.grad![0] = NaN;
     params[2]!.grad = new Float32Array(3);
-    expect(() => opt.step()).toThrow('RMSProp.step: grad length 3 does not match data length 12 (group 0, param 2)');
+    expectError(() => opt.step(), RangeError, 'RMSProp.step: invalid grad: expected a Float32Array of length 12 or null, got a Float32Array of length 3 (group 0, param 2)');
     expect(opt.skippedSteps).toBe(0);
   });
 
@@ -535,91 +525,210 @@ describe('non-finite gradients', () => {
   });
 });
 
-describe('gradient accumulation (accumulate: k)', () => {
-  const grads = (seed: number, n: number): Float64Array => Float64Array.from(normals(rng(seed), n));
-
-  it('applies one update, with the mean gradient, every k-th call; the calls before change nothing', () => {
-    const a = { data: Float64Array.of(1, -2, 3), grad: new Float64Array(3), name: 'w' };
-    const b = { data: Float64Array.of(1, -2, 3), grad: new Float64Array(3), name: 'w' };
-    const optA = new RMSProp([a], { accumulate: 4, momentum: 0.9, lr: (t) => 0.01 / (1 + t) });
-    const optB = new RMSProp([b], { momentum: 0.9, lr: (t) => 0.01 / (1 + t) });
-    for (let window = 0; window < 3; window++) {
-      const mean = new Float64Array(3);
-      for (let call = 0; call < 4; call++) {
-        const g = grads(10 * window + call, 3);
-        a.grad.set(g);
-        for (let i = 0; i < 3; i++) mean[i] = mean[i]! + g[i]!;
-        const before = Array.from(a.data);
-        optA.step();
-        if (call < 3) expect(Array.from(a.data)).toEqual(before);
-      }
-      for (let i = 0; i < 3; i++) mean[i] = mean[i]! / 4;
-      b.grad.set(mean);
-      optB.step();
-      expect(Array.from(a.data)).toEqual(Array.from(b.data));
-      expect(opt_step(optA, a)).toBe(window + 1);
-    }
+describe('step(grads): gradients kept apart from the parameters', () => {
+  it('uses the map instead of each grad; a parameter missing from it has no gradient this step', () => {
+    const a = makeParams(60);
+    const b = copyParams(a);
+    const optA = new RMSProp(a, { momentum: 0.9 });
+    const optB = new RMSProp(b, { momentum: 0.9 });
+    fillGrads(a, 1);
+    const grads = new Map<ParamRef, FloatArray | null>([
+      [b[0]!, a[0]!.grad!.slice()],
+      [b[2]!, a[2]!.grad!.slice()],
+    ]);
+    a[1]!.grad = null;
+    optA.step();
+    expect(optB.step(grads)).toBe(true);
+    a.forEach((p, i) => expect(Array.from(b[i]!.data)).toEqual(Array.from(p.data)));
+    expect(optB.getState(b[1]!)!.step).toBe(0);
   });
 
-  it('updates a parameter that had gradients earlier in the window but none on its last call', () => {
-    const a = { data: Float32Array.of(1, 1), grad: Float32Array.of(0.5, -0.25) as Float32Array | null };
-    const opt = new RMSProp([a], { accumulate: 2 });
-    opt.step();
-    a.grad = null;
-    opt.step();
-    expect(opt.getState(a as never)!.step).toBe(1);
-    expect(Array.from(a.data)).not.toEqual([1, 1]);
-  });
-
-  it('does not accumulate a call skipped for a non-finite gradient', () => {
-    const a = { data: Float64Array.of(1), grad: Float64Array.of(NaN) };
-    const b = { data: Float64Array.of(1), grad: Float64Array.of(0.5) };
-    const opt = new RMSProp([a], { accumulate: 2, nonFinite: 'skip' });
-    const ref = new RMSProp([b]);
-    opt.step(); // skipped
-    a.grad[0] = 0.5;
-    opt.step();
-    opt.step(); // the window: two gradients of 0.5
-    ref.step();
-    expect(opt.skippedSteps).toBe(1);
-    expect(a.data[0]).toBe(b.data[0]);
-  });
-
-  it('saves the window in the state and resumes it bit for bit', () => {
-    const make = (): { data: Float32Array; grad: Float32Array; name: string } => ({ data: Float32Array.of(1, 2, 3), grad: new Float32Array(3), name: 'w' });
-    const a = make();
-    const opt = new RMSProp([a], { accumulate: 3, centered: true });
-    for (let t = 0; t < 5; t++) {
-      a.grad.set(normals(rng(t), 3));
-      opt.step();
-    }
-    const saved = JSON.parse(JSON.stringify(opt.stateDict())) as RMSPropStateDict;
-    expect(saved.accumulated).toBe(2);
-    expect(saved.groups[0]!.params[0]!.gradSum).not.toBeNull();
-    const b = { ...make(), data: a.data.slice() };
-    const resumed = new RMSProp([b], { accumulate: 3, centered: true });
-    resumed.loadStateDict(saved);
-    for (let t = 5; t < 9; t++) {
-      a.grad.set(normals(rng(t), 3));
-      b.grad.set(a.grad);
-      opt.step();
-      resumed.step();
-    }
-    expect(Array.from(b.data)).toEqual(Array.from(a.data));
-    expect(() => new RMSProp([make()]).loadStateDict(saved)).toThrow(
-      'RMSProp.loadStateDict: the state was saved with accumulate 3, this optimizer accumulates 1',
+  it("checks the map's gradients like any other", () => {
+    const a = makeParams(61);
+    const opt = new RMSProp(a);
+    expectError(
+      () => opt.step(new Map([[a[2]!, new Float64Array(12)]])),
+      TypeError,
+      'RMSProp.step: invalid grad: expected a Float32Array of length 12 or null, got a Float64Array of length 12 (group 0, param 2)',
     );
-  });
-
-  it.each([
-    [0, RangeError, 'RMSProp: invalid accumulate: expected a whole number >= 1, got 0'],
-    [2.5, RangeError, 'RMSProp: invalid accumulate: expected a whole number >= 1, got 2.5'],
-    ['4', TypeError, 'RMSProp: invalid accumulate: expected a whole number >= 1, got string "4"'],
-  ] as const)('rejects accumulate %o', (value, type, message) => {
-    expect(() => new RMSProp(makeParams(1), { accumulate: value as never })).toThrow(new type(message));
   });
 });
 
-function opt_step(opt: RMSProp, p: ParamRef): number {
-  return opt.getState(p)!.step;
+/** Parameters as views of one flat buffer (the README's flat layout), and twins as separate arrays. */
+function flatAndSeparate<T extends FloatArray>(T: { new (n: number): T; from(v: number[]): T }, sizes: readonly number[], seed: number) {
+  const total = sizes.reduce((x, y) => x + y, 0);
+  const data = T.from(normals(rng(seed), total));
+  const grad = new T(total);
+  let at = 0;
+  const flat = sizes.map((n) => {
+    const p = { data: data.subarray(at, at + n) as FloatArray, grad: grad.subarray(at, at + n) as FloatArray | null };
+    at += n;
+    return p;
+  });
+  const separate = flat.map((p) => ({ data: p.data.slice(), grad: new T(p.data.length) as FloatArray | null }));
+  return { flat, separate, grad };
 }
+
+describe('a group laid out flat (views of one buffer) is stepped as one span', () => {
+  it.each([
+    ['float32, plain', Float32Array, {}],
+    ['float32, momentum + centered + weight decay', Float32Array, { momentum: 0.9, centered: true, weightDecay: 0.01 }],
+    ['float64, every other switch', Float64Array, { momentum: 0.5, epsInSqrt: true, lrInMomentum: true, nesterov: true, biasCorrection: true, decoupledWeightDecay: true, weightDecay: 0.1 }],
+  ] as const)('bit for bit as the same parameters stepped one by one (%s)', (_n, T, options: RMSPropOptions) => {
+    const { flat, separate, grad } = flatAndSeparate(T as never, [3, 1, 8, 5, 0, 7], 62);
+    const optFlat = new RMSProp(flat, options);
+    const optSep = new RMSProp(separate, options);
+    for (let t = 0; t < 6; t++) {
+      grad.set(normals(rng(100 + t), grad.length));
+      separate.forEach((p, i) => p.grad!.set(flat[i]!.grad!));
+      if (t === 3) optFlat.paramGroups[0]!.momentum = optSep.paramGroups[0]!.momentum = 0.7; // still one span
+      optFlat.step();
+      optSep.step();
+    }
+    flat.forEach((p, i) => {
+      expect(Array.from(p.data)).toEqual(Array.from(separate[i]!.data));
+      const [a, b] = [optFlat.getState(p)!, optSep.getState(separate[i]!)!];
+      expect(a.step).toBe(6);
+      expect(Array.from(a.squareAvg)).toEqual(Array.from(b.squareAvg));
+      expect(a.momentumBuffer === null ? null : Array.from(a.momentumBuffer)).toEqual(b.momentumBuffer === null ? null : Array.from(b.momentumBuffer));
+    });
+  });
+
+  it('falls back to one call per parameter, with the same results, when a gradient is missing, a buffer is swapped, or the update counts differ', () => {
+    const { flat, separate, grad } = flatAndSeparate(Float32Array, [4, 4, 4], 63);
+    const optFlat = new RMSProp(flat, { momentum: 0.9 });
+    const optSep = new RMSProp(separate, { momentum: 0.9 });
+    const swapped = new Float32Array(4);
+    for (let t = 0; t < 8; t++) {
+      grad.set(normals(rng(200 + t), grad.length));
+      swapped.set(grad.subarray(4, 8));
+      flat[1]!.grad = t === 2 ? null : t === 4 ? swapped : grad.subarray(4, 8); // null at 2 (counts differ after), a separate buffer at 4
+      separate.forEach((p, i) => (p.grad = flat[i]!.grad === null ? null : Float32Array.from(flat[i]!.grad!)));
+      optFlat.step();
+      optSep.step();
+      flat.forEach((p, i) => expect(Array.from(p.data)).toEqual(Array.from(separate[i]!.data)));
+    }
+    expect(optFlat.getState(flat[1]!)!.step).toBe(7);
+    expect(optFlat.getState(flat[0]!)!.step).toBe(8);
+  });
+
+  it('steps a flat group in an arena through the SIMD kernel as one span, equal to the one-by-one SIMD run', () => {
+    const arena = createArena(1024);
+    const block = arena.alloc(24);
+    const gradBlock = arena.alloc(24);
+    block.set(normals(rng(64), 24));
+    const flat = [0, 8, 16].map((at) => ({ data: block.subarray(at, at + 8), grad: gradBlock.subarray(at, at + 8) }));
+    const apart = flat.map((p) => {
+      const q = { data: arena.alloc(8), grad: arena.alloc(8) };
+      q.data.set(p.data);
+      return q;
+    });
+    const optFlat = new RMSProp(flat, { arena, momentum: 0.9 });
+    const optApart = new RMSProp(apart, { arena, momentum: 0.9 });
+    for (let t = 0; t < 5; t++) {
+      gradBlock.set(normals(rng(300 + t), 24));
+      apart.forEach((q, i) => q.grad.set(flat[i]!.grad));
+      optFlat.step();
+      optApart.step();
+    }
+    flat.forEach((p, i) => expect(Array.from(p.data)).toEqual(Array.from(apart[i]!.data)));
+    expect(arena.owns(optFlat.getState(flat[2]!)!.momentumBuffer!)).toBe(true);
+  });
+});
+
+describe('a step runs user code (schedules, getters) before it checks anything', () => {
+  /** Two groups; the second's schedule is `hook`, called with the update index. */
+  function withHook(hook: (opt: RMSProp, params: Param[]) => void): { opt: RMSProp; params: Param[]; before: unknown[] } {
+    const params = makeParams(70, [4, 3, 5]);
+    fillGrads(params, 1);
+    let opt: RMSProp | null = null;
+    let armed = false;
+    opt = new RMSProp([{ params: [params[0]!] }, { params: [params[1]!, params[2]!], lr: () => (armed ? hook(opt!, params) : undefined, 0.01) }], { momentum: 0.5 });
+    opt.step();
+    fillGrads(params, 2);
+    armed = true;
+    return { opt, params, before: snapshot(opt) };
+  }
+
+  it('a schedule that adds a group: the new group waits for the next step, the step goes on', () => {
+    const extra = makeParams(71, [2]);
+    fillGrads(extra, 3);
+    let added = false;
+    const { opt } = withHook((o) => {
+      if (added) return;
+      added = true;
+      o.addParamGroup({ params: extra });
+    });
+    opt.step();
+    expect(opt.paramGroups.length).toBe(3);
+    expect(opt.getState(extra[0]!)!.step).toBe(0);
+    opt.step();
+    expect(opt.getState(extra[0]!)!.step).toBe(1);
+  });
+
+  it.each([
+    ['detaches the buffer of an earlier parameter', (_o: RMSProp, p: Param[]): void => void structuredClone(p[0]!.grad!.buffer, { transfer: [p[0]!.grad!.buffer as ArrayBuffer] }), RangeError, 'RMSProp.step: invalid grad: expected a Float32Array of length 4 or null, got a Float32Array of length 0 (detached) (group 0, param 0)'],
+    ['swaps the data of an earlier parameter for a shorter one', (_o: RMSProp, p: Param[]): void => void ((p[0] as { data: FloatArray }).data = new Float32Array(2)), RangeError, 'RMSProp.step: invalid data: expected a Float32Array of length 4 (as registered), got a Float32Array of length 2 (group 0, param 0)'],
+    ['writes NaN into an earlier gradient', (_o: RMSProp, p: Param[]): void => void (p[0]!.grad![1] = NaN), RangeError, "RMSProp.step: grad holds NaN at element 1 (group 0, param 0); nothing was updated. Set nonFinite to 'skip' to skip such steps, or to 'apply' to apply them as PyTorch does"],
+    ['calls step() again', (o: RMSProp): void => void o.step(), Error, 'RMSProp.step: called from a schedule or a getter while a step reads its parameters'],
+  ] as const)('a schedule that %s: the step throws and writes nothing', (_n, hook, type, message) => {
+    const { opt, params, before } = withHook(hook);
+    const datas = params.map((p) => p.data);
+    expectError(() => opt.step(), type, message);
+    params.forEach((p, i) => ((p as { data: FloatArray }).data = datas[i]!)); // undo a swap: the optimizer's writes are what is compared
+    expect(snapshot(opt)).toEqual(before);
+  });
+
+  it('a data getter that detaches an earlier parameter\'s buffer: caught, nothing written', () => {
+    const params = makeParams(72, [4, 3]);
+    fillGrads(params, 1);
+    const second = params[1]!;
+    const sneaky = {
+      grad: second.grad,
+      get data(): FloatArray {
+        const g = params[0]!.grad!;
+        if (g.length > 0) structuredClone(g.buffer, { transfer: [g.buffer as ArrayBuffer] });
+        return second.data;
+      },
+    };
+    let armed = false;
+    const opt = new RMSProp([params[0]!, { get data() { return armed ? sneaky.data : second.data; }, grad: second.grad } as ParamRef]);
+    opt.step();
+    armed = true;
+    const before = snapshot(opt);
+    expectError(() => opt.step(), RangeError, 'RMSProp.step: invalid grad: expected a Float32Array of length 4 or null, got a Float32Array of length 0 (detached) (group 0, param 0)');
+    expect(snapshot(opt)).toEqual(before);
+  });
+
+  it('reads each grad and data once per step', () => {
+    const reads = { grad: 0, data: 0 };
+    const data = new Float32Array(3);
+    const grad = new Float32Array(3).fill(1);
+    const p = {
+      get data(): Float32Array {
+        reads.data++;
+        return data;
+      },
+      get grad(): Float32Array {
+        reads.grad++;
+        return grad;
+      },
+    };
+    const opt = new RMSProp([p]);
+    reads.data = reads.grad = 0;
+    opt.step();
+    expect(reads).toEqual({ grad: 1, data: 1 });
+  });
+});
+
+describe('detached state', () => {
+  it('a transferred state buffer is reported, not silently stepped', () => {
+    const params = makeParams(73, [4, 3]);
+    fillGrads(params, 1);
+    const opt = new RMSProp(params);
+    const sq = opt.getState(params[0]!)!.squareAvg;
+    structuredClone(sq.buffer, { transfer: [sq.buffer as ArrayBuffer] }); // the whole state block
+    expectError(() => opt.step(), Error, "RMSProp.step: the state of (group 0, param 0) is detached (transferred, or the arena's memory grew): its values are lost");
+    expectError(() => opt.stateDict(), Error, "RMSProp.stateDict: the state of (group 0, param 0) is detached (transferred, or the arena's memory grew): its values are lost");
+  });
+});

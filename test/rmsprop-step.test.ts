@@ -136,6 +136,36 @@ describe('rmspropStep', () => {
     for (const x of param) expect(Number.isFinite(x)).toBe(true);
   });
 
+  // Finite gradients so large that both averages overflow: v - m*m would be Infinity - Infinity.
+  it.each([
+    ['float64, gradients of 1e200 (their squares overflow)', Float64Array, 1e200, 0, false],
+    ['float64, epsInSqrt and bias correction', Float64Array, 1e200, 0, true],
+    ['float32, weight decay pushing g past float32 (gradAvg overflows when stored)', Float32Array, 3e38, 1e10, false],
+  ] as const)('never makes NaN from finite centered input: %s', (_name, T, big, weightDecay, variant) => {
+    for (const momentum of [0, 0.9]) {
+      const hyper: RMSPropHyper = { ...rmspropDefaults, centered: true, momentum, weightDecay, epsInSqrt: variant, biasCorrection: variant };
+      const param = T.from([1, -1, 0.5, 3e38]);
+      const state = createState(param, hyper);
+      for (let t = 0; t < 4; t++) rmspropStep(param, T.from([big, -big, big / 3, 1]), state, hyper);
+      for (const x of param) expect(Number.isNaN(x)).toBe(false);
+      for (const x of state.momentumBuffer ?? []) expect(Number.isNaN(x)).toBe(false);
+      // And it agrees with the slow reference, which takes the variance as Infinity there.
+      const round = T === Float64Array ? (x: number): number => x : Math.fround;
+      const refParam = Array.from(T.from([1, -1, 0.5, 3e38]));
+      const ref = referenceState(4, hyper, round);
+      for (let t = 0; t < 4; t++) referenceStep(refParam, Array.from(T.from([big, -big, big / 3, 1])), ref, hyper, round);
+      expect(bitsEqual(param, refParam)).toBe(true);
+    }
+  });
+
+  it('keeps a NaN gradient NaN in centered RMSProp (only Infinity - Infinity from finite input is taken as Infinity)', () => {
+    const hyper: RMSPropHyper = { ...rmspropDefaults, centered: true };
+    const param = Float64Array.of(1, 1);
+    rmspropStep(param, Float64Array.of(NaN, 1), createState(param, hyper), hyper);
+    expect(Number.isNaN(param[0])).toBe(true);
+    expect(Number.isNaN(param[1])).toBe(false);
+  });
+
   it('creates zeroed state of the parameter type, with only the buffers the options need', () => {
     const s = createState(new Float64Array(3), { momentum: 0.9, centered: false, initialAccumulator: 0 });
     expect(s.squareAvg).toBeInstanceOf(Float64Array);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { RMSProp, cosineAnnealing, exponentialDecay, linearWarmup, oneCycle, stepDecay } from '../src/index.js';
-import type { LrSchedule, RMSPropStateDict } from '../src/index.js';
+import { RMSProp, cosineAnnealing, exponentialDecay, linearWarmup, oneCycle, stateFromJSON, stateToJSON, stepDecay } from '../src/index.js';
+import type { LrSchedule } from '../src/index.js';
+import { expectError } from './support/expect-error.js';
+import { revoked } from './support/realm.js';
 import schedules from './fixtures/torch-schedules.json' with { type: 'json' };
 
 interface Case {
@@ -49,17 +51,67 @@ describe('the built-in schedules', () => {
   );
 
   it.each([
-    [() => linearWarmup(-1, { warmupSteps: 3 }), 'linearWarmup: invalid lr: expected a finite number >= 0, got -1'],
-    [() => linearWarmup(0.1, { warmupSteps: 0 }), 'linearWarmup: invalid warmupSteps: expected a whole number >= 1, got 0'],
-    [() => linearWarmup(0.1, { warmupSteps: 5, startFactor: 0 }), 'linearWarmup: invalid startFactor: expected a number in (0, 1], got 0'],
-    [() => stepDecay(0.1, { stepSize: 2.5, gamma: 0.5 }), 'stepDecay: invalid stepSize: expected a whole number >= 1, got 2.5'],
-    [() => exponentialDecay(0.1, { gamma: NaN }), 'exponentialDecay: invalid gamma: expected a finite number >= 0, got NaN'],
-    [() => cosineAnnealing(0.1, { tMax: 10, etaMin: -1 }), 'cosineAnnealing: invalid etaMin: expected a finite number >= 0, got -1'],
-    [() => oneCycle({ maxLr: 0.1, totalSteps: 10, pctStart: 1 }), 'oneCycle: invalid pctStart: expected a number in (0, 1), got 1'],
-    [() => oneCycle({ maxLr: 0.1, totalSteps: 10, anneal: 'exp' as never }), "oneCycle: invalid anneal: expected 'cos' or 'linear', got string \"exp\""],
-    [() => oneCycle({ maxLr: 0.1, totalSteps: 10 })(11), "oneCycle: update 11 is past the cycle's 10 steps (totalSteps)"],
-  ])('reject bad arguments with a clear message (%#)', (call, message) => {
-    expect(call).toThrow(new RangeError(message));
+    [() => linearWarmup(-1, { warmupSteps: 3 }), RangeError, 'linearWarmup: invalid lr: expected a finite number >= 0, got -1'],
+    [() => linearWarmup(Infinity, { warmupSteps: 3 }), RangeError, 'linearWarmup: invalid lr: expected a finite number >= 0, got Infinity'],
+    [() => linearWarmup('0.1' as never, { warmupSteps: 3 }), TypeError, 'linearWarmup: invalid lr: expected a finite number >= 0, got string "0.1"'],
+    [() => linearWarmup(0.1, { warmupSteps: 0 }), RangeError, 'linearWarmup: invalid warmupSteps: expected a whole number >= 1, got 0'],
+    [() => linearWarmup(0.1, {} as never), TypeError, 'linearWarmup: invalid warmupSteps: expected a whole number >= 1, got undefined'],
+    [() => linearWarmup(0.1, { warmupSteps: 5, startFactor: 0 }), RangeError, 'linearWarmup: invalid startFactor: expected a number in (0, 1], got 0'],
+    [() => linearWarmup(0.1, { warmupSteps: 5, startFactor: 1.5 }), RangeError, 'linearWarmup: invalid startFactor: expected a number in (0, 1], got 1.5'],
+    [() => linearWarmup(0.1, { warmupSteps: 5, startFactor: null as never }), TypeError, 'linearWarmup: invalid startFactor: expected a number in (0, 1], got null'],
+    [() => stepDecay(0.1, { stepSize: 2.5, gamma: 0.5 }), RangeError, 'stepDecay: invalid stepSize: expected a whole number >= 1, got 2.5'],
+    [() => stepDecay(0.1, { stepSize: 2, gamma: -0.5 }), RangeError, 'stepDecay: invalid gamma: expected a finite number >= 0, got -0.5'],
+    [() => stepDecay(0.1, { stepSize: 2n as never, gamma: 0.5 }), TypeError, 'stepDecay: invalid stepSize: expected a whole number >= 1, got bigint 2n'],
+    [() => exponentialDecay(0.1, { gamma: NaN }), RangeError, 'exponentialDecay: invalid gamma: expected a finite number >= 0, got NaN'],
+    [() => exponentialDecay(0.1, { gamma: '0.9' as never }), TypeError, 'exponentialDecay: invalid gamma: expected a finite number >= 0, got string "0.9"'],
+    [() => cosineAnnealing(0.1, { tMax: 10, etaMin: -1 }), RangeError, 'cosineAnnealing: invalid etaMin: expected a finite number >= 0, got -1'],
+    [() => cosineAnnealing(0.1, { tMax: 0 }), RangeError, 'cosineAnnealing: invalid tMax: expected a whole number >= 1, got 0'],
+    [() => cosineAnnealing(undefined as never, { tMax: 10 }), TypeError, 'cosineAnnealing: invalid lr: expected a finite number >= 0, got undefined'],
+    [() => oneCycle({ maxLr: 0.1, totalSteps: 10, pctStart: 1 }), RangeError, 'oneCycle: invalid pctStart: expected a number in (0, 1), got 1'],
+    [() => oneCycle({ maxLr: 0.1, totalSteps: 10, divFactor: 0 }), RangeError, 'oneCycle: invalid divFactor: expected a finite number > 0, got 0'],
+    [() => oneCycle({ maxLr: 0.1, totalSteps: 10, finalDivFactor: Infinity }), RangeError, 'oneCycle: invalid finalDivFactor: expected a finite number > 0, got Infinity'],
+    [() => oneCycle({ maxLr: -0.1, totalSteps: 10 }), RangeError, 'oneCycle: invalid maxLr: expected a finite number >= 0, got -0.1'],
+    [() => oneCycle({ maxLr: 0.1, totalSteps: '10' as never }), TypeError, 'oneCycle: invalid totalSteps: expected a whole number >= 1, got string "10"'],
+    [() => oneCycle({ maxLr: 0.1, totalSteps: 10, anneal: 'exp' as never }), TypeError, "oneCycle: invalid anneal: expected 'cos' or 'linear', got string \"exp\""],
+    [() => oneCycle({ maxLr: 0.1, totalSteps: 10 })(11), RangeError, "oneCycle: update 11 is past the cycle's 10 steps (totalSteps)"],
+    [() => oneCycle({ maxLr: 0.1, totalSteps: 10 })(NaN), RangeError, "oneCycle: update NaN is past the cycle's 10 steps (totalSteps)"],
+  ] as const)('reject bad arguments with a clear message (%#)', (call, type, message) => {
+    expectError(call, type, message);
+  });
+
+  it.each([
+    ['null', null, 'null'],
+    ['an array', [], 'an array of length 0'],
+    ['a number', 5, '5'],
+    ['undefined', undefined, 'undefined'],
+  ] as const)('reject options that are not an object: %s', (_what, options, text) => {
+    expectError(() => linearWarmup(0.1, options as never), TypeError, `linearWarmup: invalid options: expected an object with warmupSteps, startFactor, got ${text}`);
+    expectError(() => stepDecay(0.1, options as never), TypeError, `stepDecay: invalid options: expected an object with stepSize, gamma, got ${text}`);
+    expectError(() => exponentialDecay(0.1, options as never), TypeError, `exponentialDecay: invalid options: expected an object with gamma, got ${text}`);
+    expectError(() => cosineAnnealing(0.1, options as never), TypeError, `cosineAnnealing: invalid options: expected an object with tMax, etaMin, got ${text}`);
+    expectError(() => oneCycle(options as never), TypeError, `oneCycle: invalid options: expected an object with maxLr, totalSteps, pctStart, anneal, divFactor, finalDivFactor, got ${text}`);
+  });
+
+  it('reject a revoked Proxy as options with their TypeError', () => {
+    expectError(() => exponentialDecay(0.1, revoked({ gamma: 0.9 })), TypeError, 'exponentialDecay: invalid options: expected an object with gamma, got an object that throws when inspected (a revoked Proxy?)');
+  });
+
+  it('check the options before the other arguments', () => {
+    expectError(() => linearWarmup(-1, null as never), TypeError, 'linearWarmup: invalid options: expected an object with warmupSteps, startFactor, got null');
+  });
+
+  it('reject an unknown option, listing the known ones', () => {
+    expectError(() => cosineAnnealing(0.1, { tMax: 10, warmup: 5 } as never), TypeError, 'cosineAnnealing: unknown option "warmup"; the options are tMax, etaMin');
+    expectError(() => linearWarmup(0.1, { warmupSteps: 5, warmup: 5 } as never), TypeError, 'linearWarmup: unknown option "warmup"; the options are warmupSteps, startFactor');
+    expectError(() => stepDecay(0.1, { step_size: 5, gamma: 0.5 } as never), TypeError, 'stepDecay: unknown option "step_size"; the options are stepSize, gamma');
+    expectError(() => exponentialDecay(0.1, { gamma: 0.9, lr: 1 } as never), TypeError, 'exponentialDecay: unknown option "lr"; the options are gamma');
+    expectError(() => oneCycle({ maxLr: 0.1, totalSteps: 10, cycleMomentum: false } as never), TypeError, 'oneCycle: unknown option "cycleMomentum"; the options are maxLr, totalSteps, pctStart, anneal, divFactor, finalDivFactor');
+  });
+
+  it('take undefined for an optional option as not given', () => {
+    const a = linearWarmup(0.3, { warmupSteps: 3, startFactor: undefined as never });
+    expect(a(0)).toBe(linearWarmup(0.3, { warmupSteps: 3 })(0));
+    expect(cosineAnnealing(1, { tMax: 2, etaMin: undefined as never })(2)).toBe(0);
   });
 });
 
@@ -103,17 +155,35 @@ describe('lr as a schedule in RMSProp', () => {
     expect(opt.skippedSteps).toBe(1);
   });
 
-  it('rejects a bad value from the schedule, naming group and update, and writes nothing', () => {
+  it.each([
+    [-1, RangeError, '-1'],
+    [NaN, RangeError, 'NaN'],
+    [Infinity, RangeError, 'Infinity'],
+    ['0.1', TypeError, 'string "0.1"'],
+    [undefined, TypeError, 'undefined'],
+  ] as const)('rejects %o from the schedule, naming group and update, and writes nothing', (bad, type, text) => {
     const p = param();
-    const opt = new RMSProp([p], { lr: (t) => (t < 2 ? 0.01 : -1) });
+    const q = { ...param(), name: 'q' };
+    const opt = new RMSProp([{ params: [q] }, { params: [p], lr: ((t: number) => (t < 2 ? 0.01 : bad)) as LrSchedule }]);
     opt.step();
     opt.step();
-    const before = Array.from(p.data);
-    expect(() => opt.step()).toThrow(
-      new RangeError('RMSProp.step: invalid lr in group 0: the schedule gave -1 for update 2; expected a finite number >= 0'),
-    );
-    expect(Array.from(p.data)).toEqual(before);
+    const before = [Array.from(p.data), Array.from(q.data), Array.from(opt.getState(p)!.squareAvg)];
+    const message = `RMSProp.step: invalid lr in group 1: the schedule's value for update 2: expected a finite number >= 0, got ${text}`;
+    expectError(() => opt.step(), type, message);
+    expect([Array.from(p.data), Array.from(q.data), Array.from(opt.getState(p)!.squareAvg)]).toEqual(before);
     expect(opt.getState(p)!.step).toBe(2);
+    expect(opt.getState(q)!.step).toBe(2);
+    // The update index did not advance: the schedule is asked for update 2 again.
+    expectError(() => opt.step(), type, message);
+  });
+
+  it('loads its own saved state back, keeping the schedule', () => {
+    const schedule = exponentialDecay(0.1, { gamma: 0.5 });
+    const opt = new RMSProp([param()], { lr: schedule });
+    opt.step();
+    opt.loadStateDict(opt.stateDict());
+    expect(opt.paramGroups[0]!.lr).toBe(schedule);
+    expect(opt.stateDict().updates).toBe(1);
   });
 
   it('is recorded in the saved state, and a resumed run continues its schedule bit for bit', () => {
@@ -121,23 +191,49 @@ describe('lr as a schedule in RMSProp', () => {
     const a = param();
     const opt = new RMSProp([a], { lr: schedule });
     for (let t = 0; t < 7; t++) opt.step();
-    const saved = JSON.parse(JSON.stringify(opt.stateDict())) as RMSPropStateDict;
+    const live = opt.stateDict();
+    expect(live.groups[0]!.hyper.lr).toBe('schedule');
+    expect(live.updates).toBe(7);
+    expect(live.groups[0]!.params[0]!.squareAvg).toBeInstanceOf(Float32Array);
+    const text = stateToJSON(live);
+    const saved = stateFromJSON(text);
     expect(saved.groups[0]!.hyper.lr).toBe('schedule');
     expect(saved.updates).toBe(7);
     const b = { ...param(), data: a.data.slice() };
     const resumed = new RMSProp([b], { lr: schedule });
     resumed.loadStateDict(saved);
+    expect(resumed.paramGroups[0]!.lr).toBe(schedule);
     for (let t = 7; t < 20; t++) {
       opt.step();
       resumed.step();
     }
     expect(Array.from(b.data)).toEqual(Array.from(a.data));
-    // Without its schedule the state cannot be loaded, and nothing changes.
+    // A structured clone (postMessage, IndexedDB) resumes as well.
+    const c = { ...param(), data: a.data.slice() };
+    const cloned = new RMSProp([c], { lr: cosineAnnealing(0.1, { tMax: 5 }) });
+    cloned.loadStateDict(structuredClone(opt.stateDict()));
+    expect(cloned.stateDict().updates).toBe(20);
+  });
+
+  it('cannot be loaded into a group without a schedule, and nothing changes', () => {
+    const opt = new RMSProp([param()], { lr: exponentialDecay(0.1, { gamma: 0.5 }) });
+    opt.step();
+    const saved = stateFromJSON(stateToJSON(opt.stateDict()));
     const c = param();
     const plain = new RMSProp([c], { lr: 0.01 });
-    expect(() => plain.loadStateDict(saved)).toThrow(
-      new Error('RMSProp.loadStateDict: group 0 was saved with a learning-rate schedule: give the group its schedule (lr: a function) before loading'),
+    expectError(
+      () => plain.loadStateDict(saved),
+      Error,
+      'RMSProp.loadStateDict: invalid groups[0].hyper.lr: expected a number; "schedule" needs the group to have its schedule (lr: a function) before loading, got string "schedule"',
     );
     expect(plain.paramGroups[0]!.lr).toBe(0.01);
+    expect(plain.getState(c)!.step).toBe(0);
+    expect(plain.stateDict().updates).toBe(0);
+  });
+
+  it('saves a group that has a number as lr with that number', () => {
+    const opt = new RMSProp([{ params: [param()], lr: stepDecay(0.1, { stepSize: 2, gamma: 0.5 }) }, { params: [{ ...param(), name: 'v' }], lr: 0.25 }]);
+    const saved = opt.stateDict();
+    expect(saved.groups.map((g) => g.hyper.lr)).toEqual(['schedule', 0.25]);
   });
 });

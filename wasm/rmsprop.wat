@@ -46,7 +46,9 @@
     (local $vlrIn v128)
     (local $vlrOut v128)
     (local $P v128) (local $G v128) (local $V v128) (local $S v128) (local $M v128) (local $D v128) (local $U v128) (local $B v128)
+    (local $MM v128) (local $W v128)
     (local $sP f32) (local $sG f32) (local $sV f32) (local $sS f32) (local $sM f32) (local $sD f32) (local $sU f32) (local $sB f32)
+    (local $sMM f32)
     (local.set $centered (i32.and (local.get $flags) (i32.const 1)))
     (local.set $hasMomentum (i32.and (local.get $flags) (i32.const 2)))
     (local.set $nesterov (i32.and (local.get $flags) (i32.const 4)))
@@ -82,7 +84,11 @@
           (local.set $M (f32x4.add (f32x4.mul (local.get $valpha) (v128.load (i32.add (local.get $ga) (local.get $i)))) (f32x4.mul (local.get $vbeta) (local.get $G))))
           (v128.store (i32.add (local.get $ga) (local.get $i)) (local.get $M))
           (if (local.get $biased) (then (local.set $M (f32x4.div (local.get $M) (local.get $vcorr)))))
-          (local.set $S (f32x4.sub (local.get $S) (f32x4.mul (local.get $M) (local.get $M))))
+          (local.set $MM (f32x4.mul (local.get $M) (local.get $M)))
+          ;; where both averages overflowed, S - MM is inf - inf: the variance is beyond float32's
+          ;; range, so S = inf (the step is then 0, as without centering), not NaN
+          (local.set $W (v128.and (f32x4.eq (local.get $S) (v128.const f32x4 inf inf inf inf)) (f32x4.eq (local.get $MM) (v128.const f32x4 inf inf inf inf))))
+          (local.set $S (v128.bitselect (v128.const f32x4 inf inf inf inf) (f32x4.sub (local.get $S) (local.get $MM)) (local.get $W)))
           ;; rounding can push the variance below zero: where S + epsIn <= 0, S = 0
           (local.set $S (v128.bitselect (v128.const f32x4 0 0 0 0) (local.get $S) (f32x4.le (f32x4.add (local.get $S) (local.get $vepsIn)) (v128.const f32x4 0 0 0 0))))))
         (local.set $D (f32x4.add (f32x4.sqrt (f32x4.add (local.get $S) (local.get $vepsIn))) (local.get $vepsOut)))
@@ -111,7 +117,11 @@
           (local.set $sM (f32.add (f32.mul (local.get $alpha) (f32.load (i32.add (local.get $ga) (local.get $i)))) (f32.mul (local.get $beta) (local.get $sG))))
           (f32.store (i32.add (local.get $ga) (local.get $i)) (local.get $sM))
           (if (local.get $biased) (then (local.set $sM (f32.div (local.get $sM) (local.get $corr)))))
-          (local.set $sS (f32.sub (local.get $sS) (f32.mul (local.get $sM) (local.get $sM))))
+          (local.set $sMM (f32.mul (local.get $sM) (local.get $sM)))
+          ;; both averages overflowed: inf, not inf - inf
+          (if (i32.and (f32.eq (local.get $sS) (f32.const inf)) (f32.eq (local.get $sMM) (f32.const inf)))
+            (then (local.set $sS (f32.const inf)))
+            (else (local.set $sS (f32.sub (local.get $sS) (local.get $sMM)))))
           ;; rounding can push the variance below zero: where S + epsIn <= 0, S = 0
           (if (f32.le (f32.add (local.get $sS) (local.get $epsIn)) (f32.const 0)) (then (local.set $sS (f32.const 0))))))
         (local.set $sD (f32.add (f32.sqrt (f32.add (local.get $sS) (local.get $epsIn))) (local.get $epsOut)))
@@ -137,6 +147,7 @@
     (local $vlr v128) (local $valpha v128) (local $vbeta v128) (local $veps v128) (local $vwd v128) (local $vsign v128)
     (local $P v128) (local $G v128) (local $V v128)
     (local $sP f32) (local $sG f32) (local $sV f32)
+    (local $a i32) (local $b i32) (local $c i32) (local $stop i32)
     (local.set $vlr (f32x4.splat (local.get $lr)))
     (local.set $valpha (f32x4.splat (local.get $alpha)))
     (local.set $vbeta (f32x4.splat (local.get $beta)))
@@ -146,6 +157,31 @@
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
     (local.set $i (i32.const 0))
+    ;; eight elements per iteration (two vectors), then four, then one at a time
+    (local.set $a (i32.add (local.get $p) (local.get $i)))
+    (local.set $b (i32.add (local.get $g) (local.get $i)))
+    (local.set $c (i32.add (local.get $sq) (local.get $i)))
+    (local.set $stop (i32.add (local.get $p) (i32.and (local.get $end) (i32.const -32))))
+    (if (i32.lt_u (local.get $a) (local.get $stop))
+      (then
+        (loop $vec2
+          (local.set $P (v128.load offset=0 (local.get $a)))
+          (local.set $G (f32x4.add (f32x4.mul (local.get $vsign) (v128.load offset=0 (local.get $b))) (f32x4.mul (local.get $vwd) (local.get $P))))
+          (local.set $V (f32x4.add (f32x4.mul (local.get $valpha) (v128.load offset=0 (local.get $c))) (f32x4.mul (f32x4.mul (local.get $vbeta) (local.get $G)) (local.get $G))))
+          (v128.store offset=0 (local.get $c) (local.get $V))
+          (v128.store offset=0 (local.get $a)
+            (f32x4.sub (local.get $P) (f32x4.div (f32x4.mul (local.get $vlr) (local.get $G)) (f32x4.add (f32x4.sqrt (local.get $V)) (local.get $veps)))))
+          (local.set $P (v128.load offset=16 (local.get $a)))
+          (local.set $G (f32x4.add (f32x4.mul (local.get $vsign) (v128.load offset=16 (local.get $b))) (f32x4.mul (local.get $vwd) (local.get $P))))
+          (local.set $V (f32x4.add (f32x4.mul (local.get $valpha) (v128.load offset=16 (local.get $c))) (f32x4.mul (f32x4.mul (local.get $vbeta) (local.get $G)) (local.get $G))))
+          (v128.store offset=16 (local.get $c) (local.get $V))
+          (v128.store offset=16 (local.get $a)
+            (f32x4.sub (local.get $P) (f32x4.div (f32x4.mul (local.get $vlr) (local.get $G)) (f32x4.add (f32x4.sqrt (local.get $V)) (local.get $veps)))))
+          (local.set $a (i32.add (local.get $a) (i32.const 32)))
+          (local.set $b (i32.add (local.get $b) (i32.const 32)))
+          (local.set $c (i32.add (local.get $c) (i32.const 32)))
+          (br_if $vec2 (i32.lt_u (local.get $a) (local.get $stop))))))
+    (local.set $i (i32.sub (local.get $a) (local.get $p)))
     (block $vecDone
       (loop $vec
         (br_if $vecDone (i32.ge_u (local.get $i) (local.get $vecEnd)))

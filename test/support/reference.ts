@@ -49,8 +49,10 @@ export function referenceStep(
       state.gradAvg![i] = round(m);
       const mHat = h.biasCorrection ? m / (1 - h.alpha ** t) : m;
       variance = vHat - mHat * mHat;
-      // Where rounding makes the value under the square root <= 0, the variance counts as 0.
+      // Where rounding makes the value under the square root <= 0, the variance counts as 0;
+      // where both averages overflowed (Infinity - Infinity), as Infinity.
       if ((h.epsInSqrt ? variance + h.eps : variance) <= 0) variance = 0;
+      else if (vHat === Infinity && mHat * mHat === Infinity) variance = Infinity;
     }
     const denom = h.epsInSqrt ? Math.sqrt(variance + h.eps) : Math.sqrt(variance) + h.eps;
 

@@ -1,0 +1,335 @@
+// Gradient accumulation as a wrapper around the optimizer, after optax.MultiSteps: k calls,
+// one update with their mean. The class knows nothing of it: this steps it with explicit
+// gradients (`step(grads)`).
+import { at, checkBoolean, checkFloatArray, checkNumber, count, invalid, typeName, wholeAtLeast1 } from './checks.js';
+import { allFinite, firstNonFinite } from './finite.js';
+import { formatValue } from './format.js';
+import { RMSProp } from './optimizer.js';
+import { isFrozen } from './options.js';
+import { locate } from './param-groups.js';
+import type { ParamRef } from './param-groups.js';
+import type { FloatArray } from './rmsprop-step.js';
+
+/**
+ * Options of {@link MultiSteps}.
+ *
+ * @example
+ * ```ts
+ * const options: MultiStepsOptions = { useGradMean: true, beforeStep: (grads) => void clipGradNorm(grads, 1) };
+ * ```
+ */
+export interface MultiStepsOptions {
+  /** Update with the mean of the window's gradients (Optax's default), or with their sum. @defaultValue `true` */
+  readonly useGradMean?: boolean;
+  /**
+   * Called on the last call of each window with the gradients the update will use (the mean,
+   * or sum, per parameter that had any), before the update: clip them here (`clipGradNorm`
+   * takes the array as it is). If it throws, the call changes nothing.
+   */
+  readonly beforeStep?: (grads: readonly { readonly param: ParamRef; readonly grad: FloatArray }[]) => void;
+}
+
+/**
+ * What {@link MultiSteps.stateDict} gives: the window so far. Typed arrays, structured-clone
+ * safe; `stateToJSON` encodes it.
+ *
+ * @example
+ * ```ts
+ * const saved: MultiStepsStateDict = accumulator.stateDict();
+ * saved.count; // calls accumulated in the current window
+ * ```
+ */
+export interface MultiStepsStateDict {
+  readonly format: 'rmsprop-multi-steps';
+  readonly version: number;
+  readonly k: number;
+  readonly useGradMean: boolean;
+  /** Calls accumulated in the current window, `0 <= count < k`. */
+  readonly count: number;
+  readonly skippedSteps: number;
+  /** Per parameter that had a gradient in the window: the running mean (or sum), in float64. */
+  readonly params: readonly { readonly group: number; readonly index: number; readonly name: string | null; readonly acc: Float64Array }[];
+}
+
+interface Acc {
+  readonly param: ParamRef;
+  /** The window's running mean (or sum), in float64: float32 gradients cannot overflow it. */
+  readonly acc: Float64Array;
+  /** What the update uses on the window's last call, in the parameter's element type. */
+  readonly out: FloatArray;
+  /** Whether any call of the window gave this parameter a gradient. */
+  touched: boolean;
+  /** This call's gradient, read once; `null` for none (or a frozen group). */
+  grad: FloatArray | null;
+  group: number;
+  index: number;
+}
+
+const FORMAT = 'rmsprop-multi-steps';
+
+/**
+ * Gradient accumulation (Optax's `MultiSteps`; Keras's `gradient_accumulation_steps`): each call
+ * of {@link MultiSteps.step} adds the parameters' gradients to a running mean, and every `k`-th
+ * call steps the optimizer once with it (then starts a new window). Calls before the last
+ * change no parameter and no optimizer state. A parameter without a gradient on a call (`null`,
+ * or its group frozen) adds zero to that call; one without any in the window is not updated.
+ * The mean is kept in float64 (Optax's update `acc + (g - acc) / (n + 1)`), so summing large
+ * float32 gradients cannot overflow.
+ *
+ * Each call checks this call's gradients as `step()` would (types, lengths, and the optimizer's
+ * `nonFinite` policy: a skipped call adds nothing and is counted in `skippedSteps`) before it
+ * adds anything. The window's last call runs the optimizer's `step()` with the mean gradients,
+ * with everything that checks at that moment (a group frozen then is not updated).
+ *
+ * @example
+ * ```ts
+ * import { MultiSteps, RMSProp } from 'rmsprop';
+ *
+ * const opt = new RMSProp(model.params, { lr: 1e-3 });
+ * const accumulator = new MultiSteps(opt, 8); // 8 micro-batches per update
+ * for (const batch of microBatches) {
+ *   opt.zeroGrad();
+ *   backward(loss(batch));
+ *   if (accumulator.step()) console.log('updated');
+ * }
+ * ```
+ */
+export class MultiSteps {
+  /** The optimizer it steps. */
+  readonly optimizer: RMSProp;
+  /** Calls per update. */
+  readonly k: number;
+  /** Whether the update uses the mean (else the sum). */
+  readonly useGradMean: boolean;
+  readonly #beforeStep: MultiStepsOptions['beforeStep'] | undefined;
+  readonly #accs = new Map<ParamRef, Acc>();
+  readonly #grads = new Map<ParamRef, FloatArray | null>();
+  #count = 0;
+  #skipped = 0;
+
+  /**
+   * @param optimizer - The optimizer to step once per window.
+   * @param k - Calls per update, a whole number `>= 1`.
+   * @param options - See {@link MultiStepsOptions}.
+   * @throws TypeError or RangeError for an invalid argument.
+   *
+   * @example
+   * ```ts
+   * const accumulator = new MultiSteps(opt, 4, { beforeStep: (grads) => void clipGradNorm(grads, 1.0) });
+   * ```
+   */
+  constructor(optimizer: RMSProp, k: number, options: MultiStepsOptions = {}) {
+    if (!(optimizer instanceof RMSProp)) throw new TypeError(invalid('MultiSteps', 'optimizer', 'an RMSProp', optimizer));
+    if (typeof options !== 'object' || options === null) throw new TypeError(invalid('MultiSteps', 'options', 'an object', options));
+    this.k = checkNumber(k, wholeAtLeast1, 'MultiSteps', 'k');
+    this.useGradMean = checkBoolean(options.useGradMean ?? true, 'MultiSteps', 'useGradMean');
+    const beforeStep: unknown = options.beforeStep;
+    if (beforeStep !== undefined && typeof beforeStep !== 'function') {
+      throw new TypeError(`MultiSteps: invalid beforeStep: expected a function, got ${formatValue(beforeStep)}`);
+    }
+    this.optimizer = optimizer;
+    this.#beforeStep = options.beforeStep;
+  }
+
+  /**
+   * Calls accumulated in the current window, from 0 to `k - 1`.
+   *
+   * @example
+   * ```ts
+   * if (accumulator.count === 0) console.log('a window starts');
+   * ```
+   */
+  get count(): number {
+    return this.#count;
+  }
+
+  /**
+   * Calls skipped for a non-finite gradient (the optimizer's `nonFinite: 'skip'`).
+   *
+   * @example
+   * ```ts
+   * accumulator.step();
+   * console.log(accumulator.skippedSteps);
+   * ```
+   */
+  get skippedSteps(): number {
+    return this.#skipped;
+  }
+
+  /**
+   * Adds this call's gradients to the window; on the window's `k`-th call, steps the optimizer
+   * with their mean (or sum) and starts a new window.
+   *
+   * @returns `true` when the optimizer took an update; `false` on the calls before, on a call
+   *   skipped for a non-finite gradient, and when the optimizer skipped the update.
+   * @throws As `RMSProp.step`, naming the group and parameter; nothing is added then.
+   *
+   * @example
+   * ```ts
+   * backward(loss);
+   * accumulator.step();
+   * ```
+   */
+  step(): boolean {
+    const P = 'MultiSteps.step';
+    const opt = this.optimizer;
+    const groups = opt.paramGroups;
+    for (let gi = 0; gi < groups.length; gi++) {
+      const group = groups[gi]!;
+      const frozen = isFrozen(group, P, gi);
+      const params = group.params;
+      for (let i = 0; i < params.length; i++) {
+        const a = this.#acc(params[i]!, gi, i);
+        const g = frozen ? null : checkFloatArray(a.param.grad, P, 'grad', at(gi, i), true);
+        a.grad = g;
+        if (g === null) continue;
+        if (g instanceof Float64Array !== a.out instanceof Float64Array) {
+          throw new TypeError(`${P}: grad is a ${typeName(g)} but the parameter's state a ${typeName(a.out)} ${at(gi, i)}`);
+        }
+        if (g.length !== a.acc.length) {
+          throw new RangeError(`${P}: grad length ${g.length} does not match the parameter's length ${a.acc.length} ${at(gi, i)}`);
+        }
+      }
+    }
+    if (opt.nonFinite !== 'apply') {
+      for (const a of this.#accs.values()) {
+        if (a.grad === null || allFinite(a.grad)) continue;
+        if (opt.nonFinite === 'skip') return (this.#skipped++, false);
+        const k = firstNonFinite(a.grad);
+        throw new RangeError(`${P}: grad holds ${formatValue(a.grad[k])} at element ${k} ${at(a.group, a.index)}; nothing was added`);
+      }
+    }
+    const n = this.#count;
+    if (n + 1 < this.k) {
+      for (const a of this.#accs.values()) {
+        if (a.grad === null && !a.touched) continue;
+        this.#add(a, a.acc, n);
+        a.touched = true;
+      }
+      this.#count = n + 1;
+      return false;
+    }
+    // The window's last call: the update's gradients go to `out`, and the window stays as it was
+    // until the optimizer has taken them, so a throw here changes nothing.
+    for (const a of this.#accs.values()) {
+      const active = a.grad !== null || a.touched;
+      if (active) this.#add(a, a.out, n);
+      this.#grads.set(a.param, active ? a.out : null);
+    }
+    const beforeStep = this.#beforeStep;
+    if (beforeStep !== undefined) {
+      const used: { param: ParamRef; grad: FloatArray }[] = [];
+      for (const [param, grad] of this.#grads) if (grad !== null) used.push({ param, grad });
+      beforeStep(used);
+    }
+    const stepped = opt.step(this.#grads);
+    this.reset();
+    return stepped;
+  }
+
+  /**
+   * Drops the window: the gradients accumulated so far are forgotten and the next call starts
+   * a new one.
+   *
+   * @example
+   * ```ts
+   * accumulator.reset(); // e.g. at the end of an epoch
+   * ```
+   */
+  reset(): void {
+    for (const a of this.#accs.values()) {
+      a.acc.fill(0);
+      a.touched = false;
+    }
+    this.#count = 0;
+  }
+
+  /**
+   * The window so far, as typed-array copies: `k`, the mode, the calls accumulated and, per
+   * parameter with a gradient in the window, its running mean. Structured-clone safe.
+   *
+   * @example
+   * ```ts
+   * const checkpoint = { optimizer: opt.stateDict(), accumulator: accumulator.stateDict() };
+   * ```
+   */
+  stateDict(): MultiStepsStateDict {
+    const params = [...this.#accs.values()]
+      .filter((a) => a.touched)
+      .map((a) => ({ group: a.group, index: a.index, name: a.param.name ?? null, acc: a.acc.slice() }));
+    return { format: FORMAT, version: 1, k: this.k, useGradMean: this.useGradMean, count: this.#count, skippedSteps: this.#skipped, params };
+  }
+
+  /**
+   * Restores a window saved by {@link MultiSteps.stateDict}, checked completely before anything
+   * is written: the same `k` and mode, and each saved parameter registered with the optimizer
+   * (by name when it has one, else by group and position) with a buffer of its length.
+   *
+   * @throws Error saying what does not match; the window is then as it was.
+   *
+   * @example
+   * ```ts
+   * accumulator.loadStateDict(checkpoint.accumulator);
+   * ```
+   */
+  loadStateDict(saved: MultiStepsStateDict): void {
+    const P = 'MultiSteps.loadStateDict';
+    const bad = (path: string, allowed: string, value: unknown): never => {
+      throw new Error(invalid(P, path, allowed, value));
+    };
+    const s = (typeof saved === 'object' && saved !== null ? saved : bad('state', 'a state from MultiSteps.stateDict()', saved)) as Partial<Record<keyof MultiStepsStateDict, unknown>>;
+    if (s.format !== FORMAT) bad('format', `"${FORMAT}"`, s.format);
+    if (s.version !== 1) bad('version', '1', s.version);
+    if (s.k !== this.k) bad('k', `${this.k}, this accumulator's`, s.k);
+    if (s.useGradMean !== this.useGradMean) bad('useGradMean', `${this.useGradMean}, this accumulator's`, s.useGradMean);
+    const calls = checkNumber(s.count, count, P, 'count');
+    if (calls >= this.k) bad('count', `a whole number below k (${this.k})`, calls);
+    const skipped = checkNumber(s.skippedSteps, count, P, 'skippedSteps');
+    const params = Array.isArray(s.params) ? (s.params as unknown[]) : bad('params', 'an array', s.params);
+    const found = new Map<Acc, Float64Array>();
+    params.forEach((e, k) => {
+      const { param, group, index } = locate(this.optimizer.paramGroups, e, P, `params[${k}]`);
+      const a = this.#acc(param, group, index);
+      const acc: unknown = (e as { readonly acc?: unknown }).acc;
+      if (!(acc instanceof Float64Array && acc.length === a.acc.length)) bad(`params[${k}].acc`, `a Float64Array of length ${a.acc.length}`, acc);
+      if (found.has(a)) bad(`params[${k}]`, 'each parameter once', param.name ?? `${group}, ${index}`);
+      found.set(a, acc as Float64Array);
+    });
+    this.reset();
+    for (const [a, acc] of found) {
+      a.acc.set(acc);
+      a.touched = true;
+    }
+    this.#count = calls;
+    this.#skipped = skipped;
+  }
+
+  /** acc + (g - acc) / (n + 1) (or acc + g) into `into`; a missing gradient adds zero. */
+  #add(a: Acc, into: FloatArray, n: number): void {
+    const acc = a.acc;
+    const g = a.grad;
+    if (this.useGradMean) {
+      const w = n + 1;
+      if (g === null) for (let i = 0; i < acc.length; i++) into[i] = acc[i]! - acc[i]! / w;
+      else for (let i = 0; i < acc.length; i++) into[i] = acc[i]! + (g[i]! - acc[i]!) / w;
+    } else if (g === null) {
+      if (into !== acc) into.set(acc);
+    } else {
+      for (let i = 0; i < acc.length; i++) into[i] = acc[i]! + g[i]!;
+    }
+  }
+
+  /** The record of a parameter, made the first time it is seen (its buffers are allocated then only). */
+  #acc(param: ParamRef, group: number, index: number): Acc {
+    let a = this.#accs.get(param);
+    if (a === undefined) {
+      const square = this.optimizer.getState(param)!.squareAvg;
+      const out = square instanceof Float64Array ? new Float64Array(square.length) : new Float32Array(square.length);
+      a = { param, acc: new Float64Array(square.length), out, touched: false, grad: null, group, index };
+      this.#accs.set(param, a);
+    }
+    a.group = group;
+    a.index = index;
+    return a;
+  }
+}

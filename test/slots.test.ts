@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { createArena } from '../src/arena.js';
+import { buildGroups } from '../src/param-groups.js';
+import type { ParamRef } from '../src/param-groups.js';
+import { rmspropDefaults } from '../src/rmsprop-step.js';
+import type { FloatArray } from '../src/rmsprop-step.js';
+import { allocate, checkRecord, createRecords, nonFinite, readRecord, spanOf } from '../src/slots.js';
+import type { Arena } from '../src/backend.js';
+import { expectError } from './support/expect-error.js';
+
+const base = { ...rmspropDefaults, frozen: false };
+
+function records(specs: readonly { params: ParamRef[]; [k: string]: unknown }[], arena: Arena | null = null) {
+  const { groups, params } = buildGroups(specs, base, [], 0, 'X');
+  return createRecords(groups, params, arena);
+}
+
+const param = (data: FloatArray, grad: FloatArray | null = null): { data: FloatArray; grad: FloatArray | null } => ({ data, grad });
+
+describe('createRecords', () => {
+  it('gives each kind of state buffer to adjacent parameters as adjacent views of one block', () => {
+    const [r] = records([{ params: [param(new Float32Array(3)), param(new Float32Array(2)), param(new Float64Array(4)), param(new Float32Array(5))], momentum: 0.9, centered: true }]);
+    const [a, b, c, d] = r!.slots.map((s) => s.state);
+    for (const kind of ['squareAvg', 'gradAvg', 'momentumBuffer'] as const) {
+      expect(a![kind]!.buffer).toBe(b![kind]!.buffer);
+      expect(b![kind]!.byteOffset).toBe(a![kind]!.byteOffset + 12);
+      expect(d![kind]!.byteOffset).toBe(b![kind]!.byteOffset + 8); // the float64 parameter between them has a block of its own
+      expect(c![kind]).toBeInstanceOf(Float64Array);
+    }
+  });
+
+  it('fills squareAvg with initialAccumulator and allocates only what the options need', () => {
+    const [r] = records([{ params: [param(new Float32Array(2))], initialAccumulator: 1 }]);
+    const s = r!.slots[0]!.state;
+    expect(Array.from(s.squareAvg)).toEqual([1, 1]);
+    expect(s.gradAvg).toBeNull();
+    expect(s.momentumBuffer).toBeNull();
+  });
+
+  it('puts the state of parameters whose data live in the arena in the arena, with one allocation', () => {
+    const arena = createArena(64);
+    const inside = param(arena.alloc(5), arena.alloc(5));
+    const [r] = records([{ params: [inside, param(new Float32Array(5))], momentum: 0.5 }], arena);
+    const [s, t] = r!.slots.map((x) => x.state);
+    expect(arena.owns(s!.squareAvg) && arena.owns(s!.momentumBuffer!)).toBe(true);
+    expect(arena.owns(t!.squareAvg)).toBe(false);
+    expect(arena.used).toBe(8 + 8 + 12); // two views of 5 for the user, one block of 10 for the state
+  });
+
+  it('throws from the arena when it is full, before allocating anything', () => {
+    const arena = createArena(16);
+    const p = param(arena.alloc(8), arena.alloc(4));
+    expectError(() => records([{ params: [p], momentum: 0.9 }], arena), RangeError, 'Arena.alloc: the arena is full: 16 values asked for, 4 free of 16; create a larger arena');
+    expect(arena.used).toBe(12);
+  });
+});
+
+describe('allocate', () => {
+  it('gives the slots lacking a buffer a zeroed one, adjacent, and says whether it did', () => {
+    const [r] = records([{ params: [param(new Float32Array(3)), param(new Float32Array(3))] }]);
+    expect(allocate(r!.slots, 'momentumBuffer', null)).toBe(true);
+    const [a, b] = r!.slots.map((s) => s.state.momentumBuffer!);
+    expect(b!.byteOffset).toBe(a!.byteOffset + 12);
+    expect(Array.from(a!)).toEqual([0, 0, 0]);
+    expect(allocate(r!.slots, 'momentumBuffer', null)).toBe(false);
+  });
+
+  it('falls back to an ordinary block when the arena is full, rather than throwing', () => {
+    const arena = createArena(24);
+    const p = param(arena.alloc(8), arena.alloc(8));
+    const [r] = records([{ params: [p] }], arena);
+    expect(arena.used).toBe(24);
+    allocate(r!.slots, 'gradAvg', arena);
+    expect(arena.owns(r!.slots[0]!.state.gradAvg!)).toBe(false);
+  });
+});
+
+describe('readRecord, checkRecord and spanOf', () => {
+  function flat(n: number, sizes: readonly number[]) {
+    const data = new Float32Array(n);
+    const grad = new Float32Array(n).fill(0.5);
+    let at = 0;
+    const params = sizes.map((k) => {
+      const p = param(data.subarray(at, at + k), grad.subarray(at, at + k));
+      at += k;
+      return p;
+    });
+    return { params, grad, r: records([{ params }])[0]! };
+  }
+
+  it('see a flat group as one span: views over all of it, made once', () => {
+    const { params, r } = flat(10, [4, 1, 5]);
+    readRecord(r, undefined);
+    checkRecord(r, 'X');
+    const span = spanOf(r)!;
+    expect(span.n).toBe(10);
+    expect(span.data.buffer).toBe(params[0]!.data.buffer);
+    expect(span.data.length).toBe(10);
+    expect(span.state.squareAvg.length).toBe(10);
+    readRecord(r, undefined);
+    checkRecord(r, 'X');
+    expect(spanOf(r)).toBe(span);
+  });
+
+  it('see no span when a gradient is missing, the parameters are not adjacent, or there is only one', () => {
+    const { params, r } = flat(10, [4, 6]);
+    params[1]!.grad = null;
+    readRecord(r, undefined);
+    checkRecord(r, 'X');
+    expect(spanOf(r)).toBeNull();
+    const gap = [param(new Float32Array(8).subarray(0, 3), new Float32Array(8).subarray(0, 3)), param(new Float32Array(4), new Float32Array(4))];
+    const [r2] = records([{ params: gap }]);
+    readRecord(r2!, undefined);
+    checkRecord(r2!, 'X');
+    expect(spanOf(r2!)).toBeNull();
+    const [r3] = records([{ params: [param(new Float32Array(3), new Float32Array(3))] }]);
+    readRecord(r3!, undefined);
+    checkRecord(r3!, 'X');
+    expect(spanOf(r3!)).toBeNull();
+  });
+
+  it('work the span out again when a buffer changes', () => {
+    const { params, grad, r } = flat(10, [5, 5]);
+    readRecord(r, undefined);
+    checkRecord(r, 'X');
+    const first = spanOf(r)!;
+    params[1]!.grad = new Float32Array(5); // not adjacent any more
+    readRecord(r, undefined);
+    checkRecord(r, 'X');
+    expect(spanOf(r)).toBeNull();
+    params[1]!.grad = grad.subarray(5, 10); // adjacent again, a new view
+    readRecord(r, undefined);
+    checkRecord(r, 'X');
+    const again = spanOf(r)!;
+    expect(again).not.toBe(first);
+    expect(again.grad.length).toBe(10);
+  });
+
+  it('find a detached buffer in a span by its own views, and say which parameter', () => {
+    const { grad, r } = flat(10, [5, 5]);
+    readRecord(r, undefined);
+    checkRecord(r, 'X');
+    structuredClone(grad.buffer, { transfer: [grad.buffer as ArrayBuffer] });
+    readRecord(r, undefined);
+    expectError(() => checkRecord(r, 'X'), RangeError, 'X: invalid grad: expected a Float32Array of length 5 or null, got a Float32Array of length 0 (detached) (group 0, param 0)');
+  });
+
+  it('find the first non-finite gradient of an active group', () => {
+    const { params, r } = flat(10, [5, 5]);
+    params[1]!.grad![2] = -Infinity;
+    r.active = true;
+    readRecord(r, undefined);
+    expect(nonFinite([r])).toBe(r.slots[1]);
+    r.active = false;
+    expect(nonFinite([r])).toBeNull();
+  });
+});
