@@ -30,8 +30,13 @@ export const positive: Rule = rule((x) => x > 0 && x !== Infinity, 'a finite num
 export const atLeast0: Rule = rule((x) => x >= 0, 'a number >= 0 (Infinity allowed)');
 /** @internal */
 export const wholeAtLeast1: Rule = rule((x) => Number.isSafeInteger(x) && x >= 1, 'a whole number >= 1');
-/** A count: a whole number from 0 to 2^53 - 1. @internal */
-export const count: Rule = rule((x) => Number.isSafeInteger(x) && x >= 0, 'a whole number >= 0');
+/**
+ * A count (of updates, steps, elements): a whole number from 0 to 2^52. Any run can count that
+ * far, and adding one to it stays exact for 2^52 more: a saved count always loads back.
+ *
+ * @internal
+ */
+export const count: Rule = rule((x) => Number.isInteger(x) && x >= 0 && x <= 2 ** 52, 'a whole number from 0 to 2^52');
 
 /** `RMSProp: invalid lr in group 2: expected …, got …` (`where` goes before the colon, `after` at the end). @internal */
 export function invalid(prefix: string, name: string, allowed: string, value: unknown, where = '', after = ''): string {
@@ -74,6 +79,16 @@ export function checkFloatArray(value: unknown, prefix: string, name: string, af
   throw new TypeError(invalid(prefix, name, allowed, value, '', after === '' ? '' : ` ${after}`));
 }
 
+/** Whether a view's memory was detached under it (transferred, or a WebAssembly memory that grew). @internal */
+export function isDetached(view: ArrayBufferView): boolean {
+  try {
+    view.buffer.slice(0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** `'Float32Array'` or `'Float64Array'`. @internal */
 export function typeName(x: FloatArray): string {
   return x instanceof Float64Array ? 'Float64Array' : 'Float32Array';
@@ -88,6 +103,19 @@ export function overlaps(a: FloatArray, b: FloatArray): boolean {
     a.byteOffset < b.byteOffset + b.byteLength &&
     b.byteOffset < a.byteOffset + a.byteLength
   );
+}
+
+/**
+ * Checks an options object: a plain object with no key but `allowed` (a misspelt option would
+ * otherwise be ignored without a word). Returns it.
+ *
+ * @internal
+ */
+export function checkKeys<T>(options: T, prefix: string, allowed: readonly string[]): T {
+  const given = optionKeys(options, () => invalid(prefix, 'options', `an object with ${allowed.join(', ')}`, options));
+  const unknown = given.find((k) => !allowed.includes(k));
+  if (unknown !== undefined) throw new TypeError(`${prefix}: unknown option "${unknown}"; the options are ${allowed.join(', ')}`);
+  return options;
 }
 
 /**

@@ -1,6 +1,6 @@
 // Gradient clipping as free functions, PyTorch's torch.nn.utils.clip_grad_norm_ and
 // clip_grad_value_: called between backward and step(), in place on the gradient buffers.
-import { atLeast0, checkFloatArray, checkNumber, rule } from './checks.js';
+import { atLeast0, checkFloatArray, checkNumber, invalid, isDetached, rule } from './checks.js';
 import type { Rule } from './checks.js';
 import { formatValue } from './format.js';
 import type { ParamRef } from './param-groups.js';
@@ -18,7 +18,7 @@ import type { FloatArray } from './rmsprop-step.js';
  */
 export type ClipParams = readonly Pick<ParamRef, 'grad'>[] | readonly { readonly params: readonly Pick<ParamRef, 'grad'>[] }[];
 
-const NORM_TYPE: Rule = rule((x) => x > 0, 'a number > 0, or Infinity for the largest magnitude');
+const NORM_TYPE: Rule = rule((x) => x >= 1, 'a number >= 1, or Infinity for the largest magnitude');
 
 interface Located {
   readonly grad: FloatArray;
@@ -58,6 +58,7 @@ function gradients(params: unknown, prefix: string): FloatArray[] {
 
 function add(found: Located[], grad: unknown, prefix: string, where: string): void {
   const g = checkFloatArray(grad, prefix, 'grad', where, true);
+  if (g !== null && isDetached(g)) throw new TypeError(invalid(prefix, 'grad', 'a Float32Array, Float64Array or null', g, '', ` ${where}`));
   if (g !== null) found.push({ grad: g, where });
 }
 
@@ -100,8 +101,8 @@ function distinct(found: readonly Located[], prefix: string): FloatArray[] {
  *
  * @param params - Parameters, or groups of them (`opt.paramGroups`).
  * @param maxNorm - The largest norm allowed, a number `>= 0` (`Infinity` only measures).
- * @param normType - `2` (the default, Euclidean), any other `p > 0`, or `Infinity` (the largest
- *   magnitude), as PyTorch's `norm_type`.
+ * @param normType - `2` (the default, Euclidean), any other `p >= 1`, or `Infinity` (the largest
+ *   magnitude), as PyTorch's `norm_type` (which also takes `p < 1`, no norm at all).
  * @returns The norm of all gradients together, before clipping (Infinity or NaN when a
  *   gradient is not finite).
  * @throws TypeError or RangeError naming the argument or the parameter; Error when two

@@ -1,7 +1,7 @@
 // Gradient accumulation as a wrapper around the optimizer, after optax.MultiSteps: k calls,
 // one update with their mean. The class knows nothing of it: this steps it with explicit
 // gradients (`step(grads)`).
-import { at, checkBoolean, checkFloatArray, checkNumber, count, invalid, typeName, wholeAtLeast1 } from './checks.js';
+import { at, checkBoolean, checkFloatArray, checkKeys, checkNumber, count, invalid, typeName, wholeAtLeast1 } from './checks.js';
 import { allFinite, firstNonFinite } from './finite.js';
 import { formatValue } from './format.js';
 import { RMSProp } from './optimizer.js';
@@ -95,12 +95,10 @@ const FORMAT = 'rmsprop-multi-steps';
  * ```
  */
 export class MultiSteps {
-  /** The optimizer it steps. */
-  readonly optimizer: RMSProp;
-  /** Calls per update. */
-  readonly k: number;
-  /** Whether the update uses the mean (else the sum). */
-  readonly useGradMean: boolean;
+  readonly #optimizer: RMSProp;
+  readonly #k: number;
+  readonly #mean: boolean;
+  #busy = false;
   readonly #beforeStep: MultiStepsOptions['beforeStep'] | undefined;
   readonly #accs = new Map<ParamRef, Acc>();
   readonly #grads = new Map<ParamRef, FloatArray | null>();
@@ -120,15 +118,51 @@ export class MultiSteps {
    */
   constructor(optimizer: RMSProp, k: number, options: MultiStepsOptions = {}) {
     if (!(optimizer instanceof RMSProp)) throw new TypeError(invalid('MultiSteps', 'optimizer', 'an RMSProp', optimizer));
-    if (typeof options !== 'object' || options === null) throw new TypeError(invalid('MultiSteps', 'options', 'an object', options));
-    this.k = checkNumber(k, wholeAtLeast1, 'MultiSteps', 'k');
-    this.useGradMean = checkBoolean(options.useGradMean ?? true, 'MultiSteps', 'useGradMean');
+    checkKeys(options, 'MultiSteps', ['useGradMean', 'beforeStep']);
+    this.#k = checkNumber(k, wholeAtLeast1, 'MultiSteps', 'k');
+    this.#mean = checkBoolean(options.useGradMean ?? true, 'MultiSteps', 'useGradMean');
     const beforeStep: unknown = options.beforeStep;
     if (beforeStep !== undefined && typeof beforeStep !== 'function') {
       throw new TypeError(`MultiSteps: invalid beforeStep: expected a function, got ${formatValue(beforeStep)}`);
     }
-    this.optimizer = optimizer;
+    this.#optimizer = optimizer;
     this.#beforeStep = options.beforeStep;
+  }
+
+  /**
+   * The optimizer it steps.
+   *
+   * @example
+   * ```ts
+   * accumulator.optimizer.paramGroups[0]!.lr = 1e-4;
+   * ```
+   */
+  get optimizer(): RMSProp {
+    return this.#optimizer;
+  }
+
+  /**
+   * Calls per update.
+   *
+   * @example
+   * ```ts
+   * const samplesPerUpdate = accumulator.k * microBatchSize;
+   * ```
+   */
+  get k(): number {
+    return this.#k;
+  }
+
+  /**
+   * Whether the update uses the window's mean (else its sum).
+   *
+   * @example
+   * ```ts
+   * new MultiSteps(opt, 4, { useGradMean: false }).useGradMean; // false
+   * ```
+   */
+  get useGradMean(): boolean {
+    return this.#mean;
   }
 
   /**
@@ -171,8 +205,18 @@ export class MultiSteps {
    * ```
    */
   step(): boolean {
+    if (this.#busy) throw new Error('MultiSteps.step: called from beforeStep, a schedule or a getter while a step is under way');
+    this.#busy = true;
+    try {
+      return this.#step();
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #step(): boolean {
     const P = 'MultiSteps.step';
-    const opt = this.optimizer;
+    const opt = this.#optimizer;
     const groups = opt.paramGroups;
     for (let gi = 0; gi < groups.length; gi++) {
       const group = groups[gi]!;
@@ -200,7 +244,7 @@ export class MultiSteps {
       }
     }
     const n = this.#count;
-    if (n + 1 < this.k) {
+    if (n + 1 < this.#k) {
       for (const a of this.#accs.values()) {
         if (a.grad === null && !a.touched) continue;
         this.#add(a, a.acc, n);
@@ -215,6 +259,12 @@ export class MultiSteps {
       const active = a.grad !== null || a.touched;
       if (active) this.#add(a, a.out, n);
       this.#grads.set(a.param, active ? a.out : null);
+      // Finite gradients whose float64 mean (or sum) is beyond the parameter's type: say so.
+      if (active && opt.nonFinite !== 'apply' && !allFinite(a.out)) {
+        if (opt.nonFinite === 'skip') return (this.#skipped++, this.reset(), false);
+        const what = this.#mean ? 'mean' : 'sum';
+        throw new RangeError(`${P}: the window's ${what} for ${at(a.group, a.index)} is beyond the ${typeName(a.out) === 'Float64Array' ? 'float64' : 'float32'} range; nothing was updated`);
+      }
     }
     const beforeStep = this.#beforeStep;
     if (beforeStep !== undefined) {
@@ -257,7 +307,7 @@ export class MultiSteps {
     const params = [...this.#accs.values()]
       .filter((a) => a.touched)
       .map((a) => ({ group: a.group, index: a.index, name: a.param.name ?? null, acc: a.acc.slice() }));
-    return { format: FORMAT, version: 1, k: this.k, useGradMean: this.useGradMean, count: this.#count, skippedSteps: this.#skipped, params };
+    return { format: FORMAT, version: 1, k: this.#k, useGradMean: this.#mean, count: this.#count, skippedSteps: this.#skipped, params };
   }
 
   /**
@@ -280,15 +330,16 @@ export class MultiSteps {
     const s = (typeof saved === 'object' && saved !== null ? saved : bad('state', 'a state from MultiSteps.stateDict()', saved)) as Partial<Record<keyof MultiStepsStateDict, unknown>>;
     if (s.format !== FORMAT) bad('format', `"${FORMAT}"`, s.format);
     if (s.version !== 1) bad('version', '1', s.version);
-    if (s.k !== this.k) bad('k', `${this.k}, this accumulator's`, s.k);
-    if (s.useGradMean !== this.useGradMean) bad('useGradMean', `${this.useGradMean}, this accumulator's`, s.useGradMean);
+    if (s.k !== this.#k) bad('k', `${this.#k}, this accumulator's`, s.k);
+    if (s.useGradMean !== this.#mean) bad('useGradMean', `${this.#mean}, this accumulator's`, s.useGradMean);
     const calls = checkNumber(s.count, count, P, 'count');
-    if (calls >= this.k) bad('count', `a whole number below k (${this.k})`, calls);
+    if (calls >= this.#k) bad('count', `a whole number below k (${this.#k})`, calls);
     const skipped = checkNumber(s.skippedSteps, count, P, 'skippedSteps');
     const params = Array.isArray(s.params) ? (s.params as unknown[]) : bad('params', 'an array', s.params);
+    if (calls === 0 && params.length > 0) bad('params', 'no entries when count is 0 (an empty window holds nothing)', params);
     const found = new Map<Acc, Float64Array>();
     params.forEach((e, k) => {
-      const { param, group, index } = locate(this.optimizer.paramGroups, e, P, `params[${k}]`);
+      const { param, group, index } = locate(this.#optimizer.paramGroups, e, P, `params[${k}]`);
       const a = this.#acc(param, group, index);
       const acc: unknown = (e as { readonly acc?: unknown }).acc;
       if (!(acc instanceof Float64Array && acc.length === a.acc.length)) bad(`params[${k}].acc`, `a Float64Array of length ${a.acc.length}`, acc);
@@ -308,7 +359,7 @@ export class MultiSteps {
   #add(a: Acc, into: FloatArray, n: number): void {
     const acc = a.acc;
     const g = a.grad;
-    if (this.useGradMean) {
+    if (this.#mean) {
       const w = n + 1;
       if (g === null) for (let i = 0; i < acc.length; i++) into[i] = acc[i]! - acc[i]! / w;
       else for (let i = 0; i < acc.length; i++) into[i] = acc[i]! + (g[i]! - acc[i]!) / w;
@@ -323,7 +374,7 @@ export class MultiSteps {
   #acc(param: ParamRef, group: number, index: number): Acc {
     let a = this.#accs.get(param);
     if (a === undefined) {
-      const square = this.optimizer.getState(param)!.squareAvg;
+      const square = this.#optimizer.getState(param)!.squareAvg;
       const out = square instanceof Float64Array ? new Float64Array(square.length) : new Float32Array(square.length);
       a = { param, acc: new Float64Array(square.length), out, touched: false, grad: null, group, index };
       this.#accs.set(param, a);

@@ -1,13 +1,12 @@
 import type { Arena } from './backend.js';
-import { at, checkFloatArray } from './checks.js';
 import { OPTIMIZER_OPTIONS, checkArena, checkOptions, checkPolicy, isFrozen, resolveHyper, resolveOptions } from './options.js';
 import type { GroupHyper, NonFinitePolicy, OptimizerOptions } from './options.js';
 import { buildGroups, toGroupSpecs } from './param-groups.js';
 import type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
 import { rmspropDefaults } from './rmsprop-step.js';
 import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
-import { allocate, checkRecord, createRecords, nonFinite, nonFiniteError, readRecord, update } from './slots.js';
-import type { GroupRecord, Slot } from './slots.js';
+import { checkGrads, checkRecord, createRecords, ensure, nonFinite, nonFiniteError, readRecord, update, zeroable } from './slots.js';
+import type { GroupRecord, MemoryIndex, Slot } from './slots.js';
 import { commitLoad, planLoad, saveState } from './state-dict.js';
 import type { RMSPropStateDict } from './state-dict.js';
 
@@ -44,26 +43,23 @@ export let slotOf: (opt: RMSProp, param: ParamRef, hyper?: RMSPropHyper) => Slot
  * ```
  */
 export class RMSProp {
-  /** The optimizer's options resolved over PyTorch's defaults; groups fall back to these. */
-  readonly defaults: Readonly<GroupHyper>;
+  readonly #defaults: Readonly<GroupHyper>;
   #groups: readonly ParamGroup[] = Object.freeze([]);
   #records: readonly GroupRecord[] = [];
   readonly #slots = new Map<ParamRef, Slot>();
   readonly #arena: Arena | null;
   #nonFinite: NonFinitePolicy;
   #skipped = 0;
-  /** Updates applied so far: the index `t` a learning-rate schedule is called with. */
-  #updates = 0;
-  /** Set while a step runs user code (schedules, getters), which must not step again. */
-  #reading = false;
+  #updates = 0; // steps that updated something: the index `t` a schedule is called with
+  #reading = false; // set while a step runs user code (schedules, getters), which must not step or load
+  readonly #index: MemoryIndex = { map: null, records: () => this.#records };
 
   /**
    * @param params - The parameters, or parameter groups `{ params, ...options }`; not empty.
    * @param options - Options for every group that does not set its own (see {@link RMSPropOptions}),
    *   the `nonFinite` policy and an `arena`.
-   * @throws TypeError or RangeError for an invalid option (naming it, the value and what is
-   *   allowed); Error for a parameter given twice, two parameters sharing memory or a name used
-   *   twice; RangeError for an empty list or group, or an arena without room for the state.
+   * @throws TypeError or RangeError for an invalid option, an empty list or group, or a full
+   *   arena; Error for a parameter or a name given twice, or parameters sharing memory.
    *
    * @example
    * ```ts
@@ -74,8 +70,20 @@ export class RMSProp {
     checkOptions(options, 'RMSProp', -1, OPTIMIZER_OPTIONS);
     this.#nonFinite = checkPolicy(options.nonFinite ?? 'throw', 'RMSProp');
     this.#arena = checkArena(options.arena, 'RMSProp');
-    this.defaults = Object.freeze(resolveOptions({ ...rmspropDefaults, frozen: false }, options));
+    this.#defaults = Object.freeze(resolveOptions({ ...rmspropDefaults, frozen: false }, options));
     this.#register(toGroupSpecs(params, 'RMSProp'), 'RMSProp');
+  }
+
+  /**
+   * The optimizer's options resolved over PyTorch's defaults, frozen; groups fall back to these.
+   *
+   * @example
+   * ```ts
+   * opt.defaults.lr; // 0.01 unless the options set it
+   * ```
+   */
+  get defaults(): Readonly<GroupHyper> {
+    return this.#defaults;
   }
 
   /**
@@ -104,7 +112,7 @@ export class RMSProp {
   }
 
   /**
-   * How many `step()` calls were skipped because a gradient was not finite (`nonFinite: 'skip'`).
+   * How many `step()` calls were skipped for a non-finite gradient (`nonFinite: 'skip'`).
    *
    * @example
    * ```ts
@@ -116,8 +124,7 @@ export class RMSProp {
   }
 
   /**
-   * The registered groups, in order. The array is frozen; each group's hyperparameters are
-   * mutable and read at every step.
+   * The registered groups, in order (a frozen array); each group's hyperparameters are mutable.
    *
    * @example
    * ```ts
@@ -129,10 +136,9 @@ export class RMSProp {
   }
 
   /**
-   * Registers another group, with options that fall back to the optimizer's `defaults`, and
-   * allocates its state. Its parameters must not belong to any group already registered.
+   * Registers another group, with options that fall back to `defaults`, and allocates its state.
    *
-   * @throws As the constructor; nothing is registered when it throws.
+   * @throws As the constructor (a parameter already registered included); nothing is registered.
    *
    * @example
    * ```ts
@@ -144,8 +150,8 @@ export class RMSProp {
   }
 
   /**
-   * The state of a registered parameter (live, not a copy), or `undefined` for a parameter this
-   * optimizer does not hold.
+   * The state of a registered parameter (live, not a copy: a read-only view of the buffers and
+   * update count the optimizer holds), or `undefined` for a parameter this optimizer does not hold.
    *
    * @example
    * ```ts
@@ -153,21 +159,19 @@ export class RMSProp {
    * ```
    */
   getState(param: ParamRef): Readonly<RMSPropState> | undefined {
-    return this.#slots.get(param)?.state;
+    return this.#slots.get(param)?.view;
   }
 
   /**
    * Applies one update to every parameter of every group that is not frozen and whose gradient
-   * is not `null`, each with its group's current hyperparameters.
+   * is not `null`, each with its group's current hyperparameters. In order: every group's
+   * hyperparameters are read (a schedule called) and checked; every `grad`, and the `data` of
+   * each, is read once; every buffer is checked; unless `nonFinite` is `'apply'`, every gradient
+   * is scanned for NaN and ±Infinity. Only then is anything written: a call that throws changes
+   * nothing.
    *
-   * In order: every group's hyperparameters are read (a schedule called) and checked; every
-   * `grad`, and the `data` of each, is read once; every buffer is checked (types, lengths,
-   * shared memory); unless `nonFinite` is `'apply'`, every gradient is scanned for NaN and
-   * ±Infinity (`'throw'`: a `RangeError` naming group, parameter and element; `'skip'`: return
-   * `false`, count it). Only then is anything written. A call that throws changes nothing.
-   *
-   * @param grads - Gradients to use instead of each parameter's `grad` (a parameter missing
-   *   from the map has none this step), e.g. gradients kept apart from the parameters.
+   * @param grads - Gradients to use instead of each parameter's `grad` (one missing from the map
+   *   has none this step), e.g. gradients kept apart from the parameters.
    * @returns `false` when the step was skipped for a non-finite gradient, else `true`.
    * @throws TypeError, RangeError or Error naming the option or the parameter (group and index).
    *
@@ -183,9 +187,11 @@ export class RMSProp {
     const records = this.#records; // a group added by a schedule is stepped from the next step on
     const n = records.length;
     const t = this.#updates;
+    const policy = this.#nonFinite; // as it was when the step began, whatever a schedule assigns
     this.#reading = true;
     try {
       // User code runs here only: schedules first, then one read of each grad and data.
+      checkGrads(grads, this.#slots, P);
       for (let r = 0; r < n; r++) {
         const rec = records[r]!;
         rec.active = !isFrozen(rec.group, P, r);
@@ -195,15 +201,16 @@ export class RMSProp {
     } finally {
       this.#reading = false;
     }
-    for (let r = 0; r < n; r++) if (records[r]!.active) checkRecord(records[r]!, P);
-    const bad = this.#nonFinite === 'apply' ? null : nonFinite(records);
+    for (let r = 0; r < n; r++) if (records[r]!.active) checkRecord(records[r]!, P, this.#index);
+    const bad = policy === 'apply' ? null : nonFinite(records);
     if (bad !== null) {
-      if (this.#nonFinite === 'throw') throw nonFiniteError(bad, P);
+      if (policy === 'throw') throw nonFiniteError(bad, P);
       this.#skipped++;
       return false;
     }
-    for (let r = 0; r < n; r++) if (records[r]!.active) update(records[r]!, this.#arena);
-    this.#updates = t + 1;
+    let updated = false;
+    for (let r = 0; r < n; r++) if (records[r]!.active && update(records[r]!, this.#arena, this.#index)) updated = true;
+    if (updated) this.#updates = t + 1; // the update index counts steps that updated something
     return true;
   }
 
@@ -221,17 +228,14 @@ export class RMSProp {
    * ```
    */
   zeroGrad(): void {
-    const slots = [...this.#slots.values()];
-    const grads = slots.map((s) => checkFloatArray(s.param.grad, 'RMSProp.zeroGrad', 'grad', at(s.group, s.index), true));
-    for (const grad of grads) grad?.fill(0);
+    for (const grad of zeroable(this.#records, this.#index)) grad.fill(0);
   }
 
   /**
-   * Everything this optimizer holds, as a plain object of copies: a format tag and version, the
-   * `nonFinite` policy, `skippedSteps`, the update count, every group's hyperparameters, and
-   * per parameter its name, update count and state buffers as typed arrays (structured-clone
-   * safe: `postMessage`, IndexedDB). A buffer the options need but that is not allocated yet is
-   * saved as zeros, which is what the next step would start it at. Text: `stateToJSON`.
+   * Everything this optimizer holds, as a plain object of copies: format and version, the
+   * `nonFinite` policy, `skippedSteps`, the update count, every group's hyperparameters, and per
+   * parameter its name, update count and state buffers as typed arrays (structured-clone safe:
+   * `postMessage`, IndexedDB). Text: `stateToJSON`.
    *
    * @throws When a group's hyperparameters are invalid (as `step()` would), naming the group.
    *
@@ -245,24 +249,23 @@ export class RMSProp {
   }
 
   /**
-   * Restores a state from {@link RMSProp.stateDict}: every group's hyperparameters, every
-   * parameter's state buffers and update count, the `nonFinite` policy and `skippedSteps`.
-   * Parameters with a `name` are matched by name, the others by position; the group count,
-   * each group's parameter count, and every buffer's length and element type must match the
-   * state the parameters were registered with. Everything is checked before anything is
-   * written, and buffers are copied into the existing state arrays.
+   * Restores a state from {@link RMSProp.stateDict}: hyperparameters, state buffers (copied into
+   * the existing arrays), update counts, `nonFinite` and `skippedSteps`. Named parameters are
+   * matched by name, the others by position; everything is checked against what was registered
+   * before anything is written.
    *
    * @throws Error saying what does not match; the optimizer is then exactly as it was.
    *
    * @example
    * ```ts
-   * const opt = new RMSProp(model.parameters(), { lr: 1e-3 });
    * opt.loadStateDict(saved);
    * ```
    */
   loadStateDict(saved: RMSPropStateDict): void {
+    if (this.#reading) throw new Error('RMSProp.loadStateDict: called from a schedule or a getter while a step reads its parameters');
     const plan = planLoad(saved, this.#records);
     commitLoad(plan, this.#records, this.#arena);
+    this.#index.map = null;
     this.#nonFinite = plan.nonFinite;
     this.#skipped = plan.skippedSteps;
     this.#updates = plan.updates;
@@ -271,9 +274,10 @@ export class RMSProp {
   /** Checks new groups against the registered ones, then allocates their state: all or nothing. */
   #register(specs: readonly unknown[], prefix: string): void {
     const existing = [...this.#slots.values()].map((s) => ({ ...s, data: s.checkedData }));
-    const { groups, params } = buildGroups(specs, this.defaults, existing, this.#groups.length, prefix);
-    const records = createRecords(groups, params, this.#arena);
+    const { groups, params } = buildGroups(specs, this.#defaults, existing, this.#groups.length, prefix);
+    const records = createRecords(groups, params, this.#arena, prefix);
     for (const r of records) for (const s of r.slots) this.#slots.set(s.param, s);
+    this.#index.map = null;
     this.#records = [...this.#records, ...records];
     this.#groups = Object.freeze([...this.#groups, ...groups]);
   }
@@ -281,11 +285,7 @@ export class RMSProp {
   static {
     slotOf = (opt, param, hyper) => {
       const slot = opt.#slots.get(param);
-      if (slot !== undefined && hyper !== undefined) {
-        const slots = opt.#records[slot.group]!.slots;
-        if (hyper.centered) allocate(slots, 'gradAvg', opt.#arena);
-        if (hyper.momentum > 0) allocate(slots, 'momentumBuffer', opt.#arena);
-      }
+      if (slot !== undefined && hyper !== undefined) ensure(opt.#records[slot.group]!, hyper, opt.#arena, opt.#index);
       return slot;
     };
   }

@@ -249,7 +249,12 @@ export function resolveHyper(group: GroupHyper, into: Mutable<RMSPropHyper>, t: 
     // Checked here, the message built only on failure: nothing is allocated around the call.
     // The test written out, and the error path apart: a number that meets a call's result (or is
     // passed to a call that is not inlined) is boxed, an allocation at every step.
-    const value: unknown = lr(t);
+    let value: unknown;
+    try {
+      value = lr(t);
+    } catch (error) {
+      throw new Error(`${prefix}: the lr schedule of group ${gi} threw at update ${t}: ${error instanceof Error ? error.message : formatValue(error)}`, { cause: error });
+    }
     if (!(typeof value === 'number' && value >= 0 && value !== Infinity)) checkNumber(value, finiteAtLeast0, prefix, `lr in group ${gi}: the schedule's value for update ${t}`);
     into.lr = value as number;
   } else {

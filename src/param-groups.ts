@@ -77,7 +77,13 @@ export function toGroupSpecs(params: unknown, prefix: string): readonly unknown[
     );
   }
   if (params.length === 0) throw new RangeError(`${prefix}: invalid params: the array is empty`);
-  const isGroup = (x: unknown): boolean => typeof x === 'object' && x !== null && 'params' in x;
+  const isGroup = (x: unknown): boolean => {
+    try {
+      return typeof x === 'object' && x !== null && 'params' in x;
+    } catch {
+      return false; // a revoked Proxy: reported as a parameter that cannot be read
+    }
+  };
   const groups = isGroup(params[0]);
   for (let i = 1; i < params.length; i++) {
     if (isGroup(params[i]) !== groups) {
@@ -104,9 +110,14 @@ function checkParam(param: unknown, prefix: string, group: number, index: number
       `${prefix}: invalid param: expected an object with data and grad, got ${formatValue(param)} ${at(group, index)}`,
     );
   }
-  const p = param as { readonly data?: unknown; readonly name?: unknown };
-  const data = checkFloatArray(p.data, prefix, 'data', at(group, index), false)!;
-  const name = p.name;
+  let read: { readonly data?: unknown; readonly name?: unknown };
+  try {
+    read = { data: (param as { readonly data?: unknown }).data, name: (param as { readonly name?: unknown }).name };
+  } catch (error) {
+    throw new TypeError(`${prefix}: invalid param: reading its data or name threw (${error instanceof Error ? error.message : formatValue(error)}) ${at(group, index)}`, { cause: error });
+  }
+  const data = checkFloatArray(read.data, prefix, 'data', at(group, index), false)!;
+  const name = read.name;
   if (name !== undefined && (typeof name !== 'string' || name === '')) {
     throw new TypeError(
       `${prefix}: invalid name: expected a non-empty string or no name, got ${formatValue(name)} ${at(group, index)}`,

@@ -1,15 +1,8 @@
-import { checkNumber, finiteAtLeast0, invalid, optionKeys, positive, rule, wholeAtLeast1 } from './checks.js';
+import { checkKeys, checkNumber, finiteAtLeast0, positive, rule, wholeAtLeast1 } from './checks.js';
 import type { Rule } from './checks.js';
 import { formatValue } from './format.js';
 import type { LrSchedule } from './options.js';
 
-
-/** Checks a factory's options object: an object with no key but the factory's own. */
-function keys(options: unknown, name: string, allowed: readonly string[]): void {
-  const given = optionKeys(options, () => invalid(name, 'options', `an object with ${allowed.join(', ')}`, options));
-  const unknown = given.find((k) => !allowed.includes(k));
-  if (unknown !== undefined) throw new TypeError(`${name}: unknown option "${unknown}"; the options are ${allowed.join(', ')}`);
-}
 
 /** An option's value, or the default when it is not given (`undefined`; `null` is a value, and checked). */
 function given<T>(value: T | undefined, fallback: T): T {
@@ -34,7 +27,7 @@ const fraction: Rule = rule((x) => x > 0 && x < 1, 'a number in (0, 1)');
  */
 export function linearWarmup(lr: number, options: { readonly warmupSteps: number; readonly startFactor?: number }): LrSchedule {
   const name = 'linearWarmup';
-  keys(options, name, ['warmupSteps', 'startFactor']);
+  checkKeys(options, name, ['warmupSteps', 'startFactor']);
   checkNumber(lr, finiteAtLeast0, name, 'lr');
   const steps = checkNumber(options.warmupSteps, wholeAtLeast1, name, 'warmupSteps');
   const start = checkNumber(given(options.startFactor, 1 / 3), factor, name, 'startFactor');
@@ -52,7 +45,7 @@ export function linearWarmup(lr: number, options: { readonly warmupSteps: number
  */
 export function stepDecay(lr: number, options: { readonly stepSize: number; readonly gamma: number }): LrSchedule {
   const name = 'stepDecay';
-  keys(options, name, ['stepSize', 'gamma']);
+  checkKeys(options, name, ['stepSize', 'gamma']);
   checkNumber(lr, finiteAtLeast0, name, 'lr');
   const size = checkNumber(options.stepSize, wholeAtLeast1, name, 'stepSize');
   const gamma = checkNumber(options.gamma, finiteAtLeast0, name, 'gamma');
@@ -69,7 +62,7 @@ export function stepDecay(lr: number, options: { readonly stepSize: number; read
  */
 export function exponentialDecay(lr: number, options: { readonly gamma: number }): LrSchedule {
   const name = 'exponentialDecay';
-  keys(options, name, ['gamma']);
+  checkKeys(options, name, ['gamma']);
   checkNumber(lr, finiteAtLeast0, name, 'lr');
   const gamma = checkNumber(options.gamma, finiteAtLeast0, name, 'gamma');
   return (t) => lr * gamma ** t;
@@ -87,7 +80,7 @@ export function exponentialDecay(lr: number, options: { readonly gamma: number }
  */
 export function cosineAnnealing(lr: number, options: { readonly tMax: number; readonly etaMin?: number }): LrSchedule {
   const name = 'cosineAnnealing';
-  keys(options, name, ['tMax', 'etaMin']);
+  checkKeys(options, name, ['tMax', 'etaMin']);
   checkNumber(lr, finiteAtLeast0, name, 'lr');
   const tMax = checkNumber(options.tMax, wholeAtLeast1, name, 'tMax');
   const etaMin = checkNumber(given(options.etaMin, 0), finiteAtLeast0, name, 'etaMin');
@@ -114,7 +107,7 @@ export function oneCycle(options: {
   readonly finalDivFactor?: number;
 }): LrSchedule {
   const name = 'oneCycle';
-  keys(options, name, ['maxLr', 'totalSteps', 'pctStart', 'anneal', 'divFactor', 'finalDivFactor']);
+  checkKeys(options, name, ['maxLr', 'totalSteps', 'pctStart', 'anneal', 'divFactor', 'finalDivFactor']);
   const maxLr = checkNumber(options.maxLr, finiteAtLeast0, name, 'maxLr');
   const total = checkNumber(options.totalSteps, wholeAtLeast1, name, 'totalSteps');
   const pct = checkNumber(given(options.pctStart, 0.3), fraction, name, 'pctStart');

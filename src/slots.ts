@@ -32,6 +32,8 @@ export interface Slot {
   grad: FloatArray | null;
   /** Whether the arena holds its checked data, grad and state (`undefined`: to ask). */
   owned: boolean | undefined;
+  /** What `getState` gives: a read-only view of `state`. */
+  readonly view: Readonly<RMSPropState>;
 }
 
 type Kind = 'squareAvg' | 'gradAvg' | 'momentumBuffer';
@@ -68,20 +70,25 @@ export interface Span {
  * Zeroed buffers for `slots`, one per slot, as adjacent views of as few blocks as possible: one
  * per element type, and one in the arena for the float32 parameters whose data live there.
  * Adjacent state is what lets a run of adjacent parameters be stepped as one span. The arena
- * block is one allocation, so a full arena throws before anything is allocated; with `spill`,
- * those parameters get an ordinary block instead (and the TS kernel).
+ * block is one allocation: when it does not fit, a registration (`prefix` given) throws before
+ * anything is allocated, and a buffer allocated later goes to an ordinary block instead (and
+ * those parameters to the TS kernel).
  */
-function zeroViews(slots: readonly Slot[], arena: Arena | null, spill: boolean): FloatArray[] {
+function zeroViews(slots: readonly Slot[], arena: Arena | null, prefix: string | null): FloatArray[] {
   const sizes = [0, 0, 0]; // float32, float64, arena
   const where = slots.map(({ checkedData: d }) => (d instanceof Float64Array ? 1 : arena?.owns(d) ? 2 : 0));
   slots.forEach((s, i) => (sizes[where[i]!]! += s.length));
   let inArena: FloatArray = new Float32Array(0);
-  try {
-    if (sizes[2]! > 0) inArena = arena!.alloc(sizes[2]!);
-  } catch (error) {
-    if (!spill) throw error;
-    where.forEach((w, i) => (where[i] = w === 2 ? 0 : w));
-    sizes[0]! += sizes[2]!;
+  if (arena !== null && sizes[2]! > 0) {
+    const free = Math.ceil(arena.capacity / 4) * 4 - arena.used;
+    if (sizes[2]! <= free) {
+      inArena = arena.alloc(sizes[2]!);
+    } else if (prefix !== null) {
+      throw new RangeError(`${prefix}: the arena is full: the state of these parameters needs ${sizes[2]} float32 values, ${free} are free; create a larger arena`);
+    } else {
+      where.forEach((w, i) => (where[i] = w === 2 ? 0 : w));
+      sizes[0]! += sizes[2]!;
+    }
   }
   const blocks = [new Float32Array(sizes[0]!), new Float64Array(sizes[1]!), inArena];
   const next = [0, 0, 0];
@@ -93,6 +100,24 @@ function zeroViews(slots: readonly Slot[], arena: Arena | null, spill: boolean):
   });
 }
 
+/** A read-only view of a state: the live buffers and count, which user code cannot reassign. */
+function viewOf(state: RMSPropState): Readonly<RMSPropState> {
+  return Object.freeze({
+    get squareAvg() {
+      return state.squareAvg;
+    },
+    get gradAvg() {
+      return state.gradAvg;
+    },
+    get momentumBuffer() {
+      return state.momentumBuffer;
+    },
+    get step() {
+      return state.step;
+    },
+  });
+}
+
 /**
  * Creates the slots of newly registered groups, with their state (`squareAvg` filled with the
  * group's `initialAccumulator`; `gradAvg` and `momentumBuffer` when its options need them).
@@ -100,24 +125,26 @@ function zeroViews(slots: readonly Slot[], arena: Arena | null, spill: boolean):
  *
  * @internal
  */
-export function createRecords(groups: readonly ParamGroup[], params: readonly (readonly Located[])[], arena: Arena | null): GroupRecord[] {
+export function createRecords(groups: readonly ParamGroup[], params: readonly (readonly Located[])[], arena: Arena | null, prefix: string): GroupRecord[] {
   const records = groups.map((group, k): GroupRecord => {
-    const slots = params[k]!.map(
-      (p): Slot => ({
+    const slots = params[k]!.map((p): Slot => {
+      const state: RMSPropState = { squareAvg: p.data, gradAvg: null, momentumBuffer: null, step: 0 };
+      return {
         param: p.param,
         name: p.name,
         group: p.group,
         index: p.index,
         length: p.data.length,
         f64: p.data instanceof Float64Array,
-        state: { squareAvg: p.data, gradAvg: null, momentumBuffer: null, step: 0 },
+        state,
         checkedData: p.data,
         checkedGrad: null,
         data: p.data,
         grad: null,
         owned: undefined,
-      }),
-    );
+        view: viewOf(state),
+      };
+    });
     return { group, index: slots[0]!.group, slots, hyper: { ...rmspropDefaults }, active: false, span: undefined, whole: false, changed: false };
   });
   // Every buffer of every new slot in one go, so that the arena is asked once; each kind of
@@ -128,7 +155,7 @@ export function createRecords(groups: readonly ParamGroup[], params: readonly (r
       if (kind === 'squareAvg' || (kind === 'gradAvg' ? group.centered : group.momentum > 0)) for (const s of slots) needs.push([s, kind]);
     }
   }
-  const views = zeroViews(needs.map(([s]) => s), arena, false);
+  const views = zeroViews(needs.map(([s]) => s), arena, prefix);
   needs.forEach(([s, kind], i) => ((s.state as Mutable<RMSPropState>)[kind] = views[i]!));
   for (const { group, slots } of records) for (const s of slots) if (group.initialAccumulator !== 0) s.state.squareAvg.fill(group.initialAccumulator);
   return records;
@@ -149,7 +176,7 @@ export function allocate(slots: readonly Slot[], kind: 'gradAvg' | 'momentumBuff
 
 function fill(slots: readonly Slot[], kind: 'gradAvg' | 'momentumBuffer', arena: Arena | null): true {
   const lacking = slots.filter((s) => s.state[kind] === null);
-  const views = zeroViews(lacking, arena, true);
+  const views = zeroViews(lacking, arena, null);
   lacking.forEach((s, i) => {
     s.state[kind] = views[i]!;
     s.owned = undefined;
@@ -193,11 +220,11 @@ export function readRecord(r: GroupRecord, grads: ReadonlyMap<ParamRef, FloatArr
  *
  * @internal
  */
-export function checkRecord(r: GroupRecord, prefix: string): void {
+export function checkRecord(r: GroupRecord, prefix: string, index: MemoryIndex): void {
   const slots = r.slots;
   if (r.changed) {
     r.span = undefined;
-    for (const s of slots) if (s.grad !== null && (s.grad !== s.checkedGrad || s.data !== s.checkedData)) checkSlot(s, prefix);
+    for (const s of slots) if (s.grad !== null && (s.grad !== s.checkedGrad || s.data !== s.checkedData)) checkSlot(s, prefix, index);
   }
   if (r.whole) {
     if (r.span === undefined) r.span = flat(slots);
@@ -209,7 +236,7 @@ export function checkRecord(r: GroupRecord, prefix: string): void {
   }
   for (const s of slots) {
     const n = s.length;
-    if (s.grad !== null && (s.data.length !== n || s.grad.length !== n || s.state.squareAvg.length !== n)) checkSlot(s, prefix);
+    if (s.grad !== null && (s.data.length !== n || s.grad.length !== n || s.state.squareAvg.length !== n)) checkSlot(s, prefix, index);
   }
 }
 
@@ -252,26 +279,47 @@ function next(a: FloatArray | null, b: FloatArray | null, n: number): boolean {
 }
 
 /**
- * Writes one active group's update: allocates the buffers a feature switched on since needs
- * (PyTorch raises there), then steps the group as one span when it can ({@link spanOf}), else
- * each parameter with a gradient.
+ * Gives a group's parameters the buffers `hyper` needs that they lack (a feature switched on
+ * since: PyTorch raises there), forgetting the layout worked out for the old ones. Returns
+ * `hyper`.
  *
  * @internal
  */
-export function update(r: GroupRecord, arena: Arena | null): void {
-  const { hyper, slots } = r;
-  if (hyper.centered && allocate(slots, 'gradAvg', arena)) r.span = undefined;
-  if (hyper.momentum > 0 && allocate(slots, 'momentumBuffer', arena)) r.span = undefined;
+export function ensure(r: GroupRecord, hyper: RMSPropHyper, arena: Arena | null, index: MemoryIndex): RMSPropHyper {
+  const centered = hyper.centered && allocate(r.slots, 'gradAvg', arena);
+  const momentum = hyper.momentum > 0 && allocate(r.slots, 'momentumBuffer', arena);
+  if (centered || momentum) {
+    r.span = undefined;
+    index.map = null;
+  }
+  return hyper;
+}
+
+/**
+ * Writes one active group's update: the buffers it needs ({@link ensure}), then the group as one
+ * span when it can ({@link spanOf}), else each parameter with a gradient. Returns whether it
+ * updated anything.
+ *
+ * @internal
+ */
+export function update(r: GroupRecord, arena: Arena | null, index: MemoryIndex): boolean {
+  const slots = r.slots;
+  const hyper = ensure(r, r.hyper, arena, index);
   const span = spanOf(r);
   if (span !== null) {
     run(arena, span, span.data, span.grad, span.state, hyper);
     for (let i = 0; i < slots.length; i++) slots[i]!.state.step = span.state.step;
-  } else {
-    for (let i = 0; i < slots.length; i++) {
-      const s = slots[i]!;
-      if (s.grad !== null) run(arena, s, s.data, s.grad, s.state, hyper);
+    return true;
+  }
+  let stepped = false;
+  for (let i = 0; i < slots.length; i++) {
+    const s = slots[i]!;
+    if (s.grad !== null) {
+      run(arena, s, s.data, s.grad, s.state, hyper);
+      stepped = true;
     }
   }
+  return stepped;
 }
 
 /**
@@ -314,24 +362,109 @@ function owns(arena: Arena, x: FloatArray | null): boolean {
 
 /**
  * Every check of one parameter's buffers: `data` has the type and length it was registered
- * with, `grad` is a buffer of that type and length that does not share memory with `data`, and
- * the state is still attached. Throws naming the group and parameter; else remembers the pair
- * as checked.
+ * with, `grad` is a buffer of that type and length; neither shares memory with the other, with
+ * this parameter's state, or (a new object) with another parameter's data or state; and the
+ * state is still attached. Throws naming the group and parameter; else remembers the pair as
+ * checked.
  *
  * @internal
  */
-export function checkSlot(s: Slot, prefix: string): void {
+export function checkSlot(s: Slot, prefix: string, index: MemoryIndex): void {
   checkData(s, s.data, prefix);
-  const grad = checkBuffer(s, s.grad, prefix, 'grad', 'or null')!;
-  if (overlaps(grad, s.data)) throw new Error(`${prefix}: grad shares memory with data ${at(s.group, s.index)}`);
+  const grad = checkBuffer(s, s.grad, prefix, 'grad', 'or null');
+  const where = at(s.group, s.index);
+  if (overlaps(grad, s.data)) throw new Error(`${prefix}: grad shares memory with data ${where}`);
+  if (s.data !== s.checkedData) {
+    const hit = sharing(s.data, s, index);
+    if (hit !== null) throw new Error(`${prefix}: data ${where} shares memory with ${hit}`);
+    index.map = null; // a new data object: the index is rebuilt when next needed
+  }
+  const hit = sharing(grad, s, index);
+  if (hit !== null) throw new Error(`${prefix}: grad ${where} shares memory with ${hit}`);
   s.checkedData = s.data;
   s.checkedGrad = grad;
   s.owned = undefined;
 }
 
+/**
+ * Every registered buffer by the memory it lives in: each parameter's data (as last checked) and
+ * state. A data or grad object not seen before is looked up here (a view's `buffer` costs V8 some
+ * 25 ns, so this is built once, and again only after a buffer is added or a data object
+ * changes: `map` is then set to `null`). @internal
+ */
+export interface MemoryIndex {
+  map: Map<ArrayBufferLike, { readonly view: FloatArray; readonly slot: Slot; readonly data: boolean }[]> | null;
+  readonly records: () => readonly GroupRecord[];
+}
+
+/** What of the registered memory `x` (a buffer of `s`) overlaps: another's data or state, or `s`'s own state; else `null`. */
+function sharing(x: FloatArray, s: Slot, index: MemoryIndex): string | null {
+  if (index.map === null) {
+    const map: NonNullable<MemoryIndex['map']> = (index.map = new Map());
+    for (const r of index.records()) {
+      for (const slot of r.slots) {
+        for (const view of [slot.checkedData, slot.state.squareAvg, slot.state.gradAvg, slot.state.momentumBuffer]) {
+          if (view === null) continue;
+          const list = map.get(view.buffer) ?? [];
+          list.push({ view, slot, data: view === slot.checkedData });
+          map.set(view.buffer, list);
+        }
+      }
+    }
+  }
+  for (const { view, slot, data } of index.map.get(x.buffer) ?? []) {
+    if ((slot !== s || !data) && overlaps(x, view)) return slot === s ? 'its own state' : `the ${data ? 'data' : 'state'} of ${at(slot.group, slot.index)}`;
+  }
+  return null;
+}
+
+/**
+ * Checks `step()`'s optional gradient map: a map (anything with `get` and `keys`) whose keys are
+ * all parameters of this optimizer; a key it does not hold would be a gradient silently unused.
+ *
+ * @internal
+ */
+export function checkGrads(grads: unknown, slots: ReadonlyMap<ParamRef, Slot>, prefix: string): void {
+  if (grads === undefined) return;
+  const g = grads as Partial<ReadonlyMap<unknown, unknown>> | null;
+  if (typeof g?.get !== 'function' || typeof g.keys !== 'function') {
+    throw new TypeError(invalid(prefix, 'grads', 'a Map from parameters to gradients, or nothing', grads));
+  }
+  for (const key of g.keys()) {
+    if (!slots.has(key as ParamRef)) throw new Error(`${prefix}: grads holds a key that is not a parameter of this optimizer: ${formatValue(key)}`);
+  }
+}
+
+/**
+ * Checks every parameter's `grad` for `zeroGrad`: `null`, or a buffer of the parameter's type and
+ * length that is not detached and, when it is not the one `step()` last checked, shares no
+ * registered memory (zeroing a buffer that is a parameter's data would wipe the parameter).
+ * Returns the gradients to fill.
+ *
+ * @internal
+ */
+export function zeroable(records: readonly GroupRecord[], index: MemoryIndex): FloatArray[] {
+  const P = 'RMSProp.zeroGrad';
+  const grads: FloatArray[] = [];
+  for (const r of records) {
+    for (const s of r.slots) {
+      const grad: unknown = s.param.grad;
+      if (grad === null) continue;
+      const g = checkBuffer(s, grad, P, 'grad', 'or null');
+      if (g !== s.checkedGrad) {
+        const hit = overlaps(g, s.checkedData) ? 'its own data' : sharing(g, s, index);
+        if (hit !== null) throw new Error(`${P}: grad ${at(s.group, s.index)} shares memory with ${hit}`);
+      }
+      grads.push(g);
+    }
+  }
+  return grads;
+}
+
 /** Checks a buffer against the type and length `s` was registered with. */
 function checkBuffer(s: Slot, x: unknown, prefix: string, name: string, more: string): FloatArray {
   if (isFloatArray(x) && x instanceof Float64Array === s.f64 && x.length === s.length) return x;
+  // A detached buffer's views have length 0: reported as such by formatValue.
   const type = isFloatArray(x) && x instanceof Float64Array === s.f64 ? RangeError : TypeError;
   throw new type(invalid(prefix, name, `a ${s.f64 ? 'Float64Array' : 'Float32Array'} of length ${s.length} ${more}`, x, '', ` ${at(s.group, s.index)}`));
 }

@@ -1,7 +1,7 @@
 // Sparse row updates of 2-D parameters (embedding tables), beside the optimizer: lazy
 // (TensorFlow's) or exact (missed updates replayed). Its own per-row bookkeeping; the optimizer's
 // state is reached through the one narrow hook `slotOf`.
-import { at, checkFloatArray, checkNumber, count, finiteAtLeast0, invalid, overlaps, typeName, wholeAtLeast1 } from './checks.js';
+import { at, checkFloatArray, checkKeys, checkNumber, count, finiteAtLeast0, invalid, overlaps, typeName, wholeAtLeast1 } from './checks.js';
 import { allFinite, firstNonFinite } from './finite.js';
 import { formatValue } from './format.js';
 import { RMSProp, slotOf } from './optimizer.js';
@@ -133,10 +133,9 @@ const MAX_REPLAY = 1_000_000;
  * ```
  */
 export class SparseRows {
-  /** The optimizer whose parameters and state this updates. */
-  readonly optimizer: RMSProp;
-  /** The most missed row updates one exact call may replay. */
-  readonly maxReplay: number;
+  readonly #optimizer: RMSProp;
+  readonly #maxReplay: number;
+  #busy = false;
   readonly #rows = new Map<ParamRef, Rows>();
   #skipped = 0;
 
@@ -152,9 +151,33 @@ export class SparseRows {
    */
   constructor(optimizer: RMSProp, options: SparseRowsOptions = {}) {
     if (!(optimizer instanceof RMSProp)) throw new TypeError(invalid('SparseRows', 'optimizer', 'an RMSProp', optimizer));
-    if (typeof options !== 'object' || options === null) throw new TypeError(invalid('SparseRows', 'options', 'an object', options));
-    this.optimizer = optimizer;
-    this.maxReplay = checkNumber(options.maxReplay ?? MAX_REPLAY, wholeAtLeast1, 'SparseRows', 'maxReplay');
+    checkKeys(options, 'SparseRows', ['maxReplay']);
+    this.#optimizer = optimizer;
+    this.#maxReplay = checkNumber(options.maxReplay ?? MAX_REPLAY, wholeAtLeast1, 'SparseRows', 'maxReplay');
+  }
+
+  /**
+   * The optimizer whose parameters and state this updates.
+   *
+   * @example
+   * ```ts
+   * sparse.optimizer.getState(table)?.step; // the table's update count
+   * ```
+   */
+  get optimizer(): RMSProp {
+    return this.#optimizer;
+  }
+
+  /**
+   * The most missed row updates one exact call may replay (see {@link SparseRowsOptions}).
+   *
+   * @example
+   * ```ts
+   * new SparseRows(opt).maxReplay; // 1_000_000
+   * ```
+   */
+  get maxReplay(): number {
+    return this.#maxReplay;
   }
 
   /**
@@ -185,8 +208,18 @@ export class SparseRows {
    * ```
    */
   step(param: ParamRef, update: SparseUpdate): boolean {
+    if (this.#busy) throw new Error('SparseRows.step: called from a schedule or a getter while a step is under way');
+    this.#busy = true;
+    try {
+      return this.#step(param, update);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #step(param: ParamRef, update: SparseUpdate): boolean {
     const P = 'SparseRows.step';
-    const opt = this.optimizer;
+    const opt = this.#optimizer;
     const slot = slotOf(opt, param);
     if (slot === undefined) throw new Error(`${P}: the parameter is not registered with this optimizer`);
     const where = at(slot.group, slot.index);
@@ -215,9 +248,9 @@ export class SparseRows {
         from = Math.min(from, current[row]!);
         replays += t - current[row]!;
       }
-      if (replays > this.maxReplay) {
+      if (replays > this.#maxReplay) {
         throw new RangeError(
-          `${P}: this update would replay ${replays} missed row updates (from update ${from}), more than maxReplay ${this.maxReplay}; raise maxReplay, or use mode 'lazy' ${where}`,
+          `${P}: this update would replay ${replays} missed row updates (from update ${from}), more than maxReplay ${this.#maxReplay}; raise maxReplay, or use mode 'lazy' ${where}`,
         );
       }
     }
@@ -284,7 +317,7 @@ export class SparseRows {
       throw new RangeError(`${P}: invalid width: expected a whole number >= 1 that divides the data length ${data.length}, got ${width} ${where}`);
     }
     if (mode !== 'lazy' && mode !== 'exact') throw new TypeError(`${P}: invalid mode: expected 'lazy' or 'exact', got ${formatValue(mode)} ${where}`);
-    if (!Array.isArray(rows) && !(ArrayBuffer.isView(rows) && 'length' in rows)) {
+    if (typeof rows !== 'object' || rows === null || !count.ok((rows as ArrayLike<unknown>).length)) {
       throw new TypeError(`${P}: invalid rows: expected an array or typed array of row indices, got ${formatValue(rows)} ${where}`);
     }
     const g = checkFloatArray(grad, P, 'grad', where, false)!;
@@ -295,12 +328,12 @@ export class SparseRows {
       throw new RangeError(`${P}: grad length ${g.length} does not match ${rows.length} rows of width ${width} ${where}`);
     }
     if (overlaps(g, data)) throw new Error(`${P}: grad shares memory with data ${where}`);
-    const count = data.length / width;
+    const rowCount = data.length / width;
     const sums = new Map<number, Float64Array>();
     for (let r = 0; r < rows.length; r++) {
       const row: unknown = rows[r];
-      if (typeof row !== 'number' || !Number.isInteger(row) || row < 0 || row >= count) {
-        throw new RangeError(`${P}: invalid row index ${formatValue(row)} at position ${r}: expected a whole number in [0, ${count}) ${where}`);
+      if (typeof row !== 'number' || !Number.isInteger(row) || row < 0 || row >= rowCount) {
+        throw new RangeError(`${P}: invalid row index ${formatValue(row)} at position ${r}: expected a whole number in [0, ${rowCount}) ${where}`);
       }
       let sum = sums.get(row);
       if (sum === undefined) sums.set(row, (sum = new Float64Array(width)));
@@ -321,7 +354,7 @@ export class SparseRows {
    * ```
    */
   stateDict(): SparseRowsStateDict {
-    const groups = this.optimizer.paramGroups;
+    const groups = this.#optimizer.paramGroups;
     const params = [...this.#rows].map(([param, r]): SavedRows => {
       const group = groups.findIndex((g) => g.params.includes(param));
       const index = groups[group]!.params.indexOf(param);
@@ -334,7 +367,7 @@ export class SparseRows {
    * Restores bookkeeping saved by {@link SparseRows.stateDict} (load the optimizer's state too),
    * checked completely before anything is written: every parameter registered with the optimizer
    * (by name when it has one, else by group and position), a width that divides its length, and
-   * in exact mode one whole update count per row, none above the parameter's count then.
+   * in exact mode one whole update count per row, none above the saved `seen`.
    *
    * @throws Error saying what does not match; the bookkeeping is then as it was.
    *
@@ -357,19 +390,19 @@ export class SparseRows {
     const restored = new Map<ParamRef, Rows>();
     params.forEach((e, k) => {
       const path = `params[${k}]`;
-      const { param } = locate(this.optimizer.paramGroups, e, P, path);
+      const { param } = locate(this.#optimizer.paramGroups, e, P, path);
       if (restored.has(param)) bad(path, 'each parameter once', param.name ?? e);
       const { mode, width, seen, current } = e as Partial<Record<keyof SavedRows, unknown>>;
-      const length = this.optimizer.getState(param)!.squareAvg.length;
+      const length = this.#optimizer.getState(param)!.squareAvg.length;
       if (mode !== 'lazy' && mode !== 'exact') return bad(`${path}.mode`, "'lazy' or 'exact'", mode);
       const w = checkNumber(width, wholeAtLeast1, P, `${path}.width`);
       if (length % w !== 0) bad(`${path}.width`, `a whole number that divides the length ${length}`, w);
       const last = checkNumber(seen, count, P, `${path}.seen`);
-      const ok =
-        mode === 'lazy'
-          ? current === null
-          : current instanceof Float64Array && current.length === length / w && current.every((u) => Number.isInteger(u) && u >= 0 && u <= last);
-      if (!ok) bad(`${path}.current`, mode === 'lazy' ? 'null' : `a Float64Array of ${length / w} whole update counts from 0 to ${last}`, current);
+      if (mode === 'lazy' ? current !== null : !(current instanceof Float64Array && current.length === length / w)) {
+        bad(`${path}.current`, mode === 'lazy' ? 'null' : `a Float64Array of ${length / w} update counts`, current);
+      }
+      const u = mode === 'exact' ? (current as Float64Array).findIndex((x) => !(Number.isInteger(x) && x >= 0 && x <= last)) : -1;
+      if (u >= 0) bad(`${path}.current[${u}]`, `a whole number from 0 to ${last} (seen)`, (current as Float64Array)[u]);
       restored.set(param, { mode, width: w, current: mode === 'exact' ? (current as Float64Array).slice() : null, seen: last });
     });
     this.#rows.clear();

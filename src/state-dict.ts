@@ -201,7 +201,10 @@ export function planLoad(saved: unknown, records: readonly GroupRecord[]): LoadP
   records.forEach((r, gi) =>
     plan.states.push(
       r.slots.map((s, i): SavedParamState => {
-        const [entry, path] = s.name === undefined ? entries[gi]![i]! : (byName.get(s.name) ?? bad('groups', `a parameter named ${JSON.stringify(s.name)} for ${at(gi, i)}`, saves));
+        const [entry, path] =
+          s.name === undefined
+            ? entries[gi]![i]!
+            : (byName.get(s.name) ?? missing(s.name, gi, i, [...byName.keys()]));
         if (s.name === undefined && entry['name'] !== null) bad(`${path}.name`, `null: ${at(gi, i)} has no name`, entry['name']);
         if (used.has(entry)) bad(path, `the state of one parameter, not of two (${at(gi, i)} matches it too)`, entry);
         used.add(entry);
@@ -210,6 +213,11 @@ export function planLoad(saved: unknown, records: readonly GroupRecord[]): LoadP
     ),
   );
   return plan;
+}
+
+function missing(name: string, gi: number, i: number, names: readonly string[]): never {
+  const have = names.length === 0 ? 'no names' : `the names ${names.map((n) => JSON.stringify(n)).join(', ')}`;
+  throw new Error(`${P}: invalid groups: expected a state named ${JSON.stringify(name)} for ${at(gi, i)}, got ${have}`);
 }
 
 function restore(e: Entry, path: string, s: Slot, hyper: GroupHyper): SavedParamState {

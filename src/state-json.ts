@@ -1,7 +1,7 @@
 // A text codec for saved states: JSON with every typed array as little-endian base64, so a round
 // trip is bit-exact. Reads the version-1 JSON of earlier releases too.
 import { decodeBase64, decodeFloats, encodeArray } from './base64.js';
-import { isFloatArray } from './checks.js';
+import { isDetached, isFloatArray } from './checks.js';
 import { formatValue } from './format.js';
 import type { RMSPropStateDict } from './state-dict.js';
 
@@ -28,19 +28,35 @@ const MAX_DEPTH = 64;
  * ```
  */
 export function stateToJSON(state: unknown): string {
-  return JSON.stringify(state, (_key, value: unknown) => {
-    if (typeof value === 'number') {
-      return Number.isFinite(value) && !Object.is(value, -0) ? value : { $number: Object.is(value, -0) ? '-0' : String(value) };
-    }
-    if (isFloatArray(value)) return { [value instanceof Float64Array ? '$float64' : '$float32']: encodeArray(value) };
-    if (ArrayBuffer.isView(value)) throw new TypeError(`stateToJSON: cannot encode ${formatValue(value)}: only Float32Array and Float64Array`);
-    // Anything else JSON would drop or empty without a word (a Map, an ArrayBuffer, a function).
-    const proto: unknown = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : null;
-    if (typeof value === 'function' || (proto !== null && proto !== Object.prototype && proto !== Array.prototype)) {
-      throw new TypeError(`stateToJSON: cannot encode ${formatValue(value)}: only plain objects, arrays, numbers, strings, booleans, null and Float32Array or Float64Array`);
-    }
-    return value;
-  });
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(state, replace);
+  } catch (error) {
+    // JSON's own refusals (a cycle) and ours, all as TypeErrors that say where they come from.
+    if (error instanceof TypeError && error.message.startsWith('stateToJSON:')) throw error;
+    throw new TypeError(`stateToJSON: cannot encode: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  if (text === undefined) throw new TypeError(`stateToJSON: cannot encode ${formatValue(state)}`);
+  return text;
+}
+
+function replace(_key: string, value: unknown): unknown {
+  const fail = (): never => {
+    throw new TypeError(`stateToJSON: cannot encode ${formatValue(value)}: only plain objects, arrays, numbers, strings, booleans, null and Float32Array or Float64Array`);
+  };
+  if (typeof value === 'number') {
+    return Number.isFinite(value) && !Object.is(value, -0) ? value : { $number: Object.is(value, -0) ? '-0' : String(value) };
+  }
+  if (isFloatArray(value)) {
+    if (isDetached(value)) fail();
+    return { [value instanceof Float64Array ? '$float64' : '$float32']: encodeArray(value) };
+  }
+  if (ArrayBuffer.isView(value)) throw new TypeError(`stateToJSON: cannot encode ${formatValue(value)}: only Float32Array and Float64Array`);
+  // Anything else JSON would drop, empty or refuse in its own words (a Map, an ArrayBuffer, a
+  // function, a bigint).
+  const proto: unknown = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : null;
+  if (typeof value === 'function' || typeof value === 'bigint' || typeof value === 'symbol' || (proto !== null && proto !== Object.prototype && proto !== Array.prototype)) fail();
+  return value;
 }
 
 /**

@@ -81,7 +81,7 @@ describe('Arena.alloc', () => {
     [null, TypeError, 'null'],
   ] as const)('rejects a length of %o and allocates nothing', (length, type, text) => {
     const arena = createArena(8);
-    expectError(() => arena.alloc(length as unknown as number), type, `Arena.alloc: invalid length: expected a whole number >= 0, got ${text}`);
+    expectError(() => arena.alloc(length as unknown as number), type, `Arena.alloc: invalid length: expected a whole number from 0 to 2^52, got ${text}`);
     expect(arena.used).toBe(0);
   });
 
@@ -216,10 +216,10 @@ describe('RMSProp with an arena', () => {
     const p = { data: arena.alloc(8), grad: arena.alloc(4) };
     expect(arena.used).toBe(12);
     // squareAvg and momentumBuffer: 16 values, asked for at once.
-    expectError(() => new RMSProp([p], { arena, momentum: 0.9 }), RangeError, 'Arena.alloc: the arena is full: 16 values asked for, 4 free of 16; create a larger arena');
+    expectError(() => new RMSProp([p], { arena, momentum: 0.9 }), RangeError, 'RMSProp: the arena is full: the state of these parameters needs 16 float32 values, 4 are free; create a larger arena');
     expect(arena.used).toBe(12);
     // Not even squareAvg fits now; without the arena the parameter registers as any other.
-    expectError(() => new RMSProp([p], { arena }), RangeError, 'Arena.alloc: the arena is full: 8 values asked for, 4 free of 16; create a larger arena');
+    expectError(() => new RMSProp([p], { arena }), RangeError, 'RMSProp: the arena is full: the state of these parameters needs 8 float32 values, 4 are free; create a larger arena');
     const opt = new RMSProp([p]);
     expect(arena.owns(opt.getState(p)!.squareAvg)).toBe(false);
     expect(arena.used).toBe(12);
@@ -235,7 +235,7 @@ describe('RMSProp with an arena', () => {
     const c = { data: arena.alloc(4), grad: null };
     expect(arena.used).toBe(36);
     // squareAvg and gradAvg of both: 16 values, asked for at once.
-    expectError(() => opt.addParamGroup({ params: [b, c], centered: true }), RangeError, 'Arena.alloc: the arena is full: 16 values asked for, 4 free of 40; create a larger arena');
+    expectError(() => opt.addParamGroup({ params: [b, c], centered: true }), RangeError, 'RMSProp.addParamGroup: the arena is full: the state of these parameters needs 16 float32 values, 4 are free; create a larger arena');
     expect(arena.used).toBe(36);
     expect(opt.paramGroups).toHaveLength(1);
     expect(opt.getState(b)).toBeUndefined();

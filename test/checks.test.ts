@@ -44,7 +44,8 @@ describe('the rules', () => {
     [2.5, [true, false, true, true, false, false]],
     [Number.MIN_VALUE, [true, true, true, true, false, false]],
     [Number.MAX_VALUE, [true, false, true, true, false, false]],
-    [2 ** 53 - 1, [true, false, true, true, true, true]],
+    [2 ** 52, [true, false, true, true, true, true]],
+    [2 ** 53 - 1, [true, false, true, true, true, false]],
     [2 ** 53, [true, false, true, true, false, false]],
     [Infinity, [false, false, false, true, false, false]],
     [-Infinity, [false, false, false, false, false, false]],
@@ -68,7 +69,7 @@ describe('the rules', () => {
       'positive: a finite number > 0',
       'atLeast0: a number >= 0 (Infinity allowed)',
       'wholeAtLeast1: a whole number >= 1',
-      'count: a whole number >= 0',
+      'count: a whole number from 0 to 2^52',
     ]);
   });
 
@@ -110,8 +111,8 @@ describe('checkNumber', () => {
     [1, unitInterval, 'a number in [0, 1)', '1'],
     [-0, positive, 'a finite number > 0', '-0'],
     [0, wholeAtLeast1, 'a whole number >= 1', '0'],
-    [1.5, count, 'a whole number >= 0', '1.5'],
-    [2 ** 53, count, 'a whole number >= 0', '9007199254740992'],
+    [1.5, count, 'a whole number from 0 to 2^52', '1.5'],
+    [2 ** 53, count, 'a whole number from 0 to 2^52', '9007199254740992'],
   ] as const)('throws a RangeError for %o, a number out of range', (value, r, allowed, text) => {
     expectError(() => checkNumber(value, r, 'X', 'v'), RangeError, `X: invalid v: expected ${allowed}, got ${text}`);
   });
@@ -122,7 +123,7 @@ describe('checkNumber', () => {
       RangeError,
       'RMSProp: invalid lr in group 2: expected a finite number >= 0, got -1 (group 2, param 0)',
     );
-    expectError(() => checkNumber('x', count, 'P', 'step', ' at groups[0]'), TypeError, 'P: invalid step at groups[0]: expected a whole number >= 0, got string "x"');
+    expectError(() => checkNumber('x', count, 'P', 'step', ' at groups[0]'), TypeError, 'P: invalid step at groups[0]: expected a whole number from 0 to 2^52, got string "x"');
     expect(invalid('P', 'name', 'a thing', 3, '', '!')).toBe('P: invalid name: expected a thing, got 3!');
   });
 });

@@ -229,11 +229,11 @@ describe('bad input', () => {
     ["maxNorm '1'", (v) => clipGradNorm([v], '1' as never), TypeError, `${NORM}: invalid maxNorm: expected a number >= 0 (Infinity allowed), got string "1"`],
     ['maxNorm missing', (v) => (clipGradNorm as (p: ClipParams) => number)([v]), TypeError,
       `${NORM}: invalid maxNorm: expected a number >= 0 (Infinity allowed), got undefined`],
-    ['normType 0', (v) => clipGradNorm([v], 1, 0), RangeError, `${NORM}: invalid normType: expected a number > 0, or Infinity for the largest magnitude, got 0`],
-    ['normType -2', (v) => clipGradNorm([v], 1, -2), RangeError, `${NORM}: invalid normType: expected a number > 0, or Infinity for the largest magnitude, got -2`],
-    ['normType NaN', (v) => clipGradNorm([v], 1, NaN), RangeError, `${NORM}: invalid normType: expected a number > 0, or Infinity for the largest magnitude, got NaN`],
+    ['normType 0', (v) => clipGradNorm([v], 1, 0), RangeError, `${NORM}: invalid normType: expected a number >= 1, or Infinity for the largest magnitude, got 0`],
+    ['normType -2', (v) => clipGradNorm([v], 1, -2), RangeError, `${NORM}: invalid normType: expected a number >= 1, or Infinity for the largest magnitude, got -2`],
+    ['normType NaN', (v) => clipGradNorm([v], 1, NaN), RangeError, `${NORM}: invalid normType: expected a number >= 1, or Infinity for the largest magnitude, got NaN`],
     ["normType '2'", (v) => clipGradNorm([v], 1, '2' as never), TypeError,
-      `${NORM}: invalid normType: expected a number > 0, or Infinity for the largest magnitude, got string "2"`],
+      `${NORM}: invalid normType: expected a number >= 1, or Infinity for the largest magnitude, got string "2"`],
     ['clipValue -1', (v) => clipGradValue([v], -1), RangeError, `${VALUE}: invalid clipValue: expected a number >= 0 (Infinity allowed), got -1`],
     ['clipValue NaN', (v) => clipGradValue([v], NaN), RangeError, `${VALUE}: invalid clipValue: expected a number >= 0 (Infinity allowed), got NaN`],
     ["clipValue '1'", (v) => clipGradValue([v], '1' as never), TypeError, `${VALUE}: invalid clipValue: expected a number >= 0 (Infinity allowed), got string "1"`],
@@ -252,5 +252,17 @@ describe('clipGradNorm with huge finite gradients', () => {
     const expected = 1e200 * Math.sqrt(1 + 1 + 0.09);
     expect(Math.abs(norm - expected) / expected).toBeLessThan(1e-15);
     expect(Math.hypot(...g)).toBeCloseTo(1, 10);
+  });
+});
+
+describe('clipping refuses what it cannot measure', () => {
+  it('a detached gradient (TypeError, nothing scaled), and a normType below 1 (no norm)', () => {
+    const kept = Float32Array.of(30, 40);
+    const gone = new Float32Array(2);
+    structuredClone(gone.buffer, { transfer: [gone.buffer] });
+    expectError(() => clipGradNorm([{ grad: kept }, { grad: gone }], 1), TypeError, 'clipGradNorm: invalid grad: expected a Float32Array, Float64Array or null, got a Float32Array of length 0 (detached) (param 1)');
+    expectError(() => clipGradValue([{ grad: kept }, { grad: gone }], 1), TypeError, 'clipGradValue: invalid grad: expected a Float32Array, Float64Array or null, got a Float32Array of length 0 (detached) (param 1)');
+    expectError(() => clipGradNorm([{ grad: kept }], 1, 0.5), RangeError, 'clipGradNorm: invalid normType: expected a number >= 1, or Infinity for the largest magnitude, got 0.5');
+    expect(Array.from(kept)).toEqual([30, 40]);
   });
 });

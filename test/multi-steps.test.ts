@@ -351,8 +351,8 @@ describe('MultiSteps', () => {
       ['another k', (s) => ({ ...s, k: 3, params: [other(s)] }), Error, "MultiSteps.loadStateDict: invalid k: expected 4, this accumulator's, got 3"],
       ['another mode', (s) => ({ ...s, useGradMean: false }), Error, "MultiSteps.loadStateDict: invalid useGradMean: expected true, this accumulator's, got false"],
       ['count k', (s) => ({ ...s, count: 4 }), Error, 'MultiSteps.loadStateDict: invalid count: expected a whole number below k (4), got 4'],
-      ['a negative count', (s) => ({ ...s, count: -1, params: [other(s)] }), RangeError, 'MultiSteps.loadStateDict: invalid count: expected a whole number >= 0, got -1'],
-      ['a count that is a string', (s) => ({ ...s, count: '2' }), TypeError, 'MultiSteps.loadStateDict: invalid count: expected a whole number >= 0, got string "2"'],
+      ['a negative count', (s) => ({ ...s, count: -1, params: [other(s)] }), RangeError, 'MultiSteps.loadStateDict: invalid count: expected a whole number from 0 to 2^52, got -1'],
+      ['a count that is a string', (s) => ({ ...s, count: '2' }), TypeError, 'MultiSteps.loadStateDict: invalid count: expected a whole number from 0 to 2^52, got string "2"'],
       ['params not an array', (s) => ({ ...s, params: {} }), Error, 'MultiSteps.loadStateDict: invalid params: expected an array, got an object'],
       ['an unknown name', (s) => ({ ...s, params: [other(s), { ...entry(s, 1), name: 'u' }] }), Error, 'MultiSteps.loadStateDict: invalid params[1]: expected a parameter of this optimizer (by name, or by group and index when it has none), got name string "u", group 0, index 1'],
       ['a position with no parameter', (s) => ({ ...s, params: [other(s), { ...entry(s, 2), index: 1 }] }), Error, 'MultiSteps.loadStateDict: invalid params[1]: expected a parameter of this optimizer (by name, or by group and index when it has none), got name null, group 1, index 1'],
@@ -382,5 +382,59 @@ describe('MultiSteps', () => {
     ['an object with a step method for the optimizer', () => new MultiSteps({ step: () => true } as never, 4), TypeError, 'MultiSteps: invalid optimizer: expected an RMSProp, got an object'],
   ] as const)('constructor rejects %s', (_name, make, type, message) => {
     expectError(make, type, message);
+  });
+});
+
+describe('MultiSteps against misuse', () => {
+  it('refuses to be stepped from its own beforeStep, and the window is as it was', () => {
+    let nested: MultiSteps | null = null;
+    const r = rig({ ms: { beforeStep: () => void nested!.step() } });
+    nested = r.ms;
+    for (let call = 0; call < 3; call++) {
+      feed(r, call);
+      r.ms.step();
+    }
+    const before = r.ms.stateDict();
+    feed(r, 3);
+    expectError(() => r.ms.step(), Error, 'MultiSteps.step: called from beforeStep, a schedule or a getter while a step is under way');
+    expect(r.ms.stateDict()).toEqual(before);
+    expect(r.opt.getState(r.w)!.step).toBe(0);
+  });
+
+  it('refuses an unknown option (a misspelt one would be ignored)', () => {
+    expectError(() => new MultiSteps(rig().opt, 2, { useGradMeans: false } as never), TypeError, 'MultiSteps: unknown option "useGradMeans"; the options are useGradMean, beforeStep');
+  });
+
+  it('keeps k, useGradMean and optimizer as they were built', () => {
+    const { ms } = rig();
+    expect(() => ((ms as { k: unknown }).k = 'x')).toThrow(TypeError);
+    expect(() => ((ms as { optimizer: unknown }).optimizer = null)).toThrow(TypeError);
+    expect([ms.k, ms.useGradMean]).toEqual([4, true]);
+  });
+
+  it('refuses a saved window with entries but no calls', () => {
+    const r = rig();
+    feed(r, 0);
+    r.ms.step();
+    const saved = { ...r.ms.stateDict(), count: 0 };
+    expectError(() => r.ms.loadStateDict(saved), Error, 'MultiSteps.loadStateDict: invalid params: expected no entries when count is 0 (an empty window holds nothing), got an array of length 3');
+  });
+
+  it("says so when a window's float32 sum is beyond float32, and writes nothing ('skip' drops the window)", () => {
+    for (const policy of ['throw', 'skip'] as const) {
+      const w = { data: Float32Array.of(1), grad: Float32Array.of(3e38) };
+      const opt = new RMSProp([w], { nonFinite: policy });
+      const ms = new MultiSteps(opt, 2, { useGradMean: false });
+      ms.step();
+      if (policy === 'throw') {
+        expectError(() => ms.step(), RangeError, "MultiSteps.step: the window's sum for (group 0, param 0) is beyond the float32 range; nothing was updated");
+        expect(ms.count).toBe(1);
+      } else {
+        expect(ms.step()).toBe(false);
+        expect([ms.skippedSteps, ms.count]).toEqual([1, 0]);
+      }
+      expect(w.data[0]).toBe(1);
+      expect(opt.getState(w)!.step).toBe(0);
+    }
   });
 });

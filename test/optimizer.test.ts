@@ -389,9 +389,7 @@ describe('RMSProp.zeroGrad with bad input', () => {
     const opt = new RMSProp(params);
     const first = params[0]!.grad!.slice();
     params[2]!.grad = 'grad' as never;
-    expect(() => opt.zeroGrad()).toThrow(
-      new TypeError('RMSProp.zeroGrad: invalid grad: expected a Float32Array, Float64Array or null, got string "grad" (group 0, param 2)'),
-    );
+    expectError(() => opt.zeroGrad(), TypeError, 'RMSProp.zeroGrad: invalid grad: expected a Float32Array of length 12 or null, got string "grad" (group 0, param 2)');
     expect(params[0]!.grad).toEqual(first);
   });
 });
@@ -670,7 +668,8 @@ describe('a step runs user code (schedules, getters) before it checks anything',
     ['detaches the buffer of an earlier parameter', (_o: RMSProp, p: Param[]): void => void structuredClone(p[0]!.grad!.buffer, { transfer: [p[0]!.grad!.buffer as ArrayBuffer] }), RangeError, 'RMSProp.step: invalid grad: expected a Float32Array of length 4 or null, got a Float32Array of length 0 (detached) (group 0, param 0)'],
     ['swaps the data of an earlier parameter for a shorter one', (_o: RMSProp, p: Param[]): void => void ((p[0] as { data: FloatArray }).data = new Float32Array(2)), RangeError, 'RMSProp.step: invalid data: expected a Float32Array of length 4 (as registered), got a Float32Array of length 2 (group 0, param 0)'],
     ['writes NaN into an earlier gradient', (_o: RMSProp, p: Param[]): void => void (p[0]!.grad![1] = NaN), RangeError, "RMSProp.step: grad holds NaN at element 1 (group 0, param 0); nothing was updated. Set nonFinite to 'skip' to skip such steps, or to 'apply' to apply them as PyTorch does"],
-    ['calls step() again', (o: RMSProp): void => void o.step(), Error, 'RMSProp.step: called from a schedule or a getter while a step reads its parameters'],
+    ['calls step() again', (o: RMSProp): void => void o.step(), Error, 'RMSProp.step: the lr schedule of group 1 threw at update 1: RMSProp.step: called from a schedule or a getter while a step reads its parameters'],
+    ['loads a state', (o: RMSProp): void => o.loadStateDict(o.stateDict()), Error, 'RMSProp.step: the lr schedule of group 1 threw at update 1: RMSProp.loadStateDict: called from a schedule or a getter while a step reads its parameters'],
   ] as const)('a schedule that %s: the step throws and writes nothing', (_n, hook, type, message) => {
     const { opt, params, before } = withHook(hook);
     const datas = params.map((p) => p.data);
@@ -730,5 +729,110 @@ describe('detached state', () => {
     structuredClone(sq.buffer, { transfer: [sq.buffer as ArrayBuffer] }); // the whole state block
     expectError(() => opt.step(), Error, "RMSProp.step: the state of (group 0, param 0) is detached (transferred, or the arena's memory grew): its values are lost");
     expectError(() => opt.stateDict(), Error, "RMSProp.stateDict: the state of (group 0, param 0) is detached (transferred, or the arena's memory grew): its values are lost");
+  });
+});
+
+describe('buffers that share memory with what the optimizer holds', () => {
+  function two(): { p: Param; q: Param; opt: RMSProp } {
+    const [p, q] = makeParams(80, [2, 2]);
+    fillGrads([p!, q!], 1);
+    const opt = new RMSProp([p!, q!], { momentum: 0.9 });
+    opt.step();
+    return { p: p!, q: q!, opt };
+  }
+
+  it.each([
+    ["a data swapped for the parameter's own state", (p: Param, _q: Param, o: RMSProp): void => void ((p as { data: FloatArray }).data = o.getState(p)!.squareAvg), 'RMSProp.step: data (group 0, param 0) shares memory with its own state'],
+    ["a data swapped for another parameter's data", (p: Param, q: Param): void => void ((p as { data: FloatArray }).data = q.data), 'RMSProp.step: data (group 0, param 0) shares memory with the data of (group 0, param 1)'],
+    ["a data swapped for another parameter's state", (p: Param, q: Param, o: RMSProp): void => void ((p as { data: FloatArray }).data = o.getState(q)!.momentumBuffer!), 'RMSProp.step: data (group 0, param 0) shares memory with the state of (group 0, param 1)'],
+    ["a grad that is another parameter's data", (p: Param, q: Param): void => void (p.grad = q.data), 'RMSProp.step: grad (group 0, param 0) shares memory with the data of (group 0, param 1)'],
+    ["a grad that is the parameter's own state", (p: Param, _q: Param, o: RMSProp): void => void (p.grad = o.getState(p)!.squareAvg), 'RMSProp.step: grad (group 0, param 0) shares memory with its own state'],
+  ])('refuses %s, writing nothing', (_n, spoil, message) => {
+    const { p, q, opt } = two();
+    const datas = [p.data, q.data];
+    spoil(p, q, opt);
+    const after = (): unknown => [snapshot(opt), Array.from(datas[0]!), Array.from(datas[1]!)];
+    (p as { data: FloatArray }).data = datas[0]!;
+    const before = after();
+    spoil(p, q, opt);
+    expectError(() => opt.step(), Error, message);
+    (p as { data: FloatArray }).data = datas[0]!;
+    expect(after()).toEqual(before);
+  });
+
+  it("zeroGrad refuses a grad that is a parameter's data, and a detached one, zeroing nothing", () => {
+    const { p, q, opt } = two();
+    const qData = Array.from(q.data);
+    p.grad = q.data;
+    expectError(() => opt.zeroGrad(), Error, 'RMSProp.zeroGrad: grad (group 0, param 0) shares memory with the data of (group 0, param 1)');
+    expect(Array.from(q.data)).toEqual(qData);
+    p.grad = new Float32Array(2).fill(5);
+    structuredClone(q.grad!.buffer, { transfer: [q.grad!.buffer as ArrayBuffer] });
+    expectError(() => opt.zeroGrad(), RangeError, 'RMSProp.zeroGrad: invalid grad: expected a Float32Array of length 2 or null, got a Float32Array of length 0 (detached) (group 0, param 1)');
+    expect(Array.from(p.grad)).toEqual([5, 5]);
+  });
+});
+
+describe('step(grads) with a bad argument', () => {
+  it.each([
+    ['null', null, TypeError, 'RMSProp.step: invalid grads: expected a Map from parameters to gradients, or nothing, got null'],
+    ['an array', [], TypeError, 'RMSProp.step: invalid grads: expected a Map from parameters to gradients, or nothing, got an array of length 0'],
+    ['a key that is not a parameter', new Map([[{ data: new Float32Array(1), grad: null }, new Float32Array(1)]]), Error, 'RMSProp.step: grads holds a key that is not a parameter of this optimizer: an object'],
+  ] as const)('refuses %s, writing nothing', (_n, grads, type, message) => {
+    const params = makeParams(81);
+    fillGrads(params, 1);
+    const opt = new RMSProp(params);
+    const before = snapshot(opt);
+    expectError(() => opt.step(grads as never), type, message);
+    expect(snapshot(opt)).toEqual(before);
+  });
+});
+
+describe('what a step counts', () => {
+  it('the update index counts steps that updated something: one with every group frozen, or no gradient, does not', () => {
+    const params = makeParams(82);
+    fillGrads(params, 1);
+    const seen: number[] = [];
+    const opt = new RMSProp(params, { lr: (t) => (seen.push(t), 0.01) });
+    opt.step();
+    opt.paramGroups[0]!.frozen = true;
+    opt.step();
+    opt.paramGroups[0]!.frozen = false;
+    opt.step(new Map());
+    opt.step();
+    expect(seen).toEqual([0, 1, 1]);
+    expect(opt.getState(params[0]!)!.step).toBe(2);
+  });
+
+  it('a policy a schedule assigns takes effect from the next step, as documented', () => {
+    const params = makeParams(83);
+    fillGrads(params, 1);
+    params[0]!.grad![0] = NaN;
+    let opt: RMSProp | null = null;
+    opt = new RMSProp(params, { lr: () => ((opt!.nonFinite = 'apply'), 0.01) });
+    expectError(() => opt!.step(), RangeError, "RMSProp.step: grad holds NaN at element 0 (group 0, param 0); nothing was updated. Set nonFinite to 'skip' to skip such steps, or to 'apply' to apply them as PyTorch does");
+    expect(opt.nonFinite).toBe('apply');
+  });
+});
+
+describe('what the optimizer hands out is read-only', () => {
+  it('getState gives a live view whose fields cannot be reassigned', () => {
+    const params = makeParams(84);
+    const opt = new RMSProp(params);
+    const view = opt.getState(params[0]!)!;
+    const square = view.squareAvg;
+    expect(() => ((view as { step: number }).step = -5)).toThrow(TypeError);
+    expect(() => ((view as { gradAvg: FloatArray | null }).gradAvg = new Float32Array(1))).toThrow(TypeError);
+    fillGrads(params, 1);
+    opt.step();
+    expect(view.step).toBe(1);
+    expect(view.squareAvg).toBe(square);
+    expect(view.gradAvg).toBeNull();
+  });
+
+  it('defaults cannot be replaced', () => {
+    const opt = new RMSProp(makeParams(85), { lr: 0.5 });
+    expect(() => ((opt as { defaults: unknown }).defaults = {})).toThrow(TypeError);
+    expect(opt.defaults.lr).toBe(0.5);
   });
 });

@@ -197,7 +197,7 @@ describe('resolveHyper', () => {
     expectError(() => resolveHyper(group, into, 7, 'RMSProp.step', 2), type, `RMSProp.step: invalid lr in group 2: the schedule's value for update 7: expected a finite number >= 0, got ${text}`);
   });
 
-  it('accepts 0 from a schedule, and lets a schedule throw its own error', () => {
+  it('accepts 0 from a schedule, and passes on the error a schedule throws, naming the group and the update', () => {
     const into = fresh();
     resolveHyper({ ...groupDefaults, lr: () => 0 }, into, 0, 'P', 0);
     expect(into.lr).toBe(0);
@@ -211,11 +211,18 @@ describe('resolveHyper', () => {
           },
         },
         fresh(),
-        0,
+        7,
         'P',
-        0,
+        2,
       ),
-    ).toThrow(boom);
+    ).toThrow(new Error('P: the lr schedule of group 2 threw at update 7: boom', { cause: boom }));
+    try {
+      resolveHyper({ ...groupDefaults, lr: () => { throw boom; } }, fresh(), 7, 'P', 2);
+    } catch (error) {
+      expect((error as Error).cause).toBe(boom);
+    }
+    // Not a function one can call: a class.
+    expectError(() => resolveHyper({ ...groupDefaults, lr: class {} as never }, fresh(), 0, 'P', 0), Error, "P: the lr schedule of group 0 threw at update 0: Class constructor lr cannot be invoked without 'new'");
   });
 
   it('checks every field after copying, naming the group', () => {

@@ -241,3 +241,17 @@ describe('locate', () => {
     expectError(() => locate(groups, entry, 'P', 'params[3]'), Error, message);
   });
 });
+
+describe('registration with parameters that cannot be read', () => {
+  it('names the parameter instead of passing on a raw engine error (a revoked Proxy, a throwing getter)', () => {
+    const { proxy, revoke } = Proxy.revocable({ data: new Float32Array(1), grad: null }, {});
+    revoke();
+    expectError(
+      () => buildGroups([{ params: [{ data: new Float32Array(1), grad: null }, proxy] }], { ...rmspropDefaults, frozen: false }, [], 0, 'X'),
+      TypeError,
+      "X: invalid param: reading its data or name threw (Cannot perform 'get' on a proxy that has been revoked) (group 0, param 1)",
+    );
+    const throwing = { get data(): Float32Array { throw new Error('no data'); }, grad: null };
+    expectError(() => toGroupSpecs([throwing], 'X') && buildGroups([{ params: [throwing] }], { ...rmspropDefaults, frozen: false }, [], 0, 'X'), TypeError, 'X: invalid param: reading its data or name threw (no data) (group 0, param 0)');
+  });
+});

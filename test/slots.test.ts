@@ -6,13 +6,17 @@ import { rmspropDefaults } from '../src/rmsprop-step.js';
 import type { FloatArray } from '../src/rmsprop-step.js';
 import { allocate, checkRecord, createRecords, nonFinite, readRecord, spanOf } from '../src/slots.js';
 import type { Arena } from '../src/backend.js';
+import type { MemoryIndex } from '../src/slots.js';
+
+/** A memory index over nothing registered: these tests check one group at a time. */
+const index: MemoryIndex = { map: null, records: () => [] };
 import { expectError } from './support/expect-error.js';
 
 const base = { ...rmspropDefaults, frozen: false };
 
 function records(specs: readonly { params: ParamRef[]; [k: string]: unknown }[], arena: Arena | null = null) {
   const { groups, params } = buildGroups(specs, base, [], 0, 'X');
-  return createRecords(groups, params, arena);
+  return createRecords(groups, params, arena, 'X');
 }
 
 const param = (data: FloatArray, grad: FloatArray | null = null): { data: FloatArray; grad: FloatArray | null } => ({ data, grad });
@@ -50,7 +54,7 @@ describe('createRecords', () => {
   it('throws from the arena when it is full, before allocating anything', () => {
     const arena = createArena(16);
     const p = param(arena.alloc(8), arena.alloc(4));
-    expectError(() => records([{ params: [p], momentum: 0.9 }], arena), RangeError, 'Arena.alloc: the arena is full: 16 values asked for, 4 free of 16; create a larger arena');
+    expectError(() => records([{ params: [p], momentum: 0.9 }], arena), RangeError, 'X: the arena is full: the state of these parameters needs 16 float32 values, 4 are free; create a larger arena');
     expect(arena.used).toBe(12);
   });
 });
@@ -91,14 +95,14 @@ describe('readRecord, checkRecord and spanOf', () => {
   it('see a flat group as one span: views over all of it, made once', () => {
     const { params, r } = flat(10, [4, 1, 5]);
     readRecord(r, undefined);
-    checkRecord(r, 'X');
+    checkRecord(r, 'X', index);
     const span = spanOf(r)!;
     expect(span.n).toBe(10);
     expect(span.data.buffer).toBe(params[0]!.data.buffer);
     expect(span.data.length).toBe(10);
     expect(span.state.squareAvg.length).toBe(10);
     readRecord(r, undefined);
-    checkRecord(r, 'X');
+    checkRecord(r, 'X', index);
     expect(spanOf(r)).toBe(span);
   });
 
@@ -106,31 +110,31 @@ describe('readRecord, checkRecord and spanOf', () => {
     const { params, r } = flat(10, [4, 6]);
     params[1]!.grad = null;
     readRecord(r, undefined);
-    checkRecord(r, 'X');
+    checkRecord(r, 'X', index);
     expect(spanOf(r)).toBeNull();
     const gap = [param(new Float32Array(8).subarray(0, 3), new Float32Array(8).subarray(0, 3)), param(new Float32Array(4), new Float32Array(4))];
     const [r2] = records([{ params: gap }]);
     readRecord(r2!, undefined);
-    checkRecord(r2!, 'X');
+    checkRecord(r2!, 'X', index);
     expect(spanOf(r2!)).toBeNull();
     const [r3] = records([{ params: [param(new Float32Array(3), new Float32Array(3))] }]);
     readRecord(r3!, undefined);
-    checkRecord(r3!, 'X');
+    checkRecord(r3!, 'X', index);
     expect(spanOf(r3!)).toBeNull();
   });
 
   it('work the span out again when a buffer changes', () => {
     const { params, grad, r } = flat(10, [5, 5]);
     readRecord(r, undefined);
-    checkRecord(r, 'X');
+    checkRecord(r, 'X', index);
     const first = spanOf(r)!;
     params[1]!.grad = new Float32Array(5); // not adjacent any more
     readRecord(r, undefined);
-    checkRecord(r, 'X');
+    checkRecord(r, 'X', index);
     expect(spanOf(r)).toBeNull();
     params[1]!.grad = grad.subarray(5, 10); // adjacent again, a new view
     readRecord(r, undefined);
-    checkRecord(r, 'X');
+    checkRecord(r, 'X', index);
     const again = spanOf(r)!;
     expect(again).not.toBe(first);
     expect(again.grad.length).toBe(10);
@@ -139,10 +143,10 @@ describe('readRecord, checkRecord and spanOf', () => {
   it('find a detached buffer in a span by its own views, and say which parameter', () => {
     const { grad, r } = flat(10, [5, 5]);
     readRecord(r, undefined);
-    checkRecord(r, 'X');
+    checkRecord(r, 'X', index);
     structuredClone(grad.buffer, { transfer: [grad.buffer as ArrayBuffer] });
     readRecord(r, undefined);
-    expectError(() => checkRecord(r, 'X'), RangeError, 'X: invalid grad: expected a Float32Array of length 5 or null, got a Float32Array of length 0 (detached) (group 0, param 0)');
+    expectError(() => checkRecord(r, 'X', index), RangeError, 'X: invalid grad: expected a Float32Array of length 5 or null, got a Float32Array of length 0 (detached) (group 0, param 0)');
   });
 
   it('find the first non-finite gradient of an active group', () => {

@@ -404,23 +404,24 @@ describe('SparseRows.stateDict and loadStateDict', () => {
 
   const one = (patch: object) => (s: SparseRowsStateDict) => ({ ...s, params: [{ ...s.params[0]!, ...patch }] });
   const L = 'SparseRows.loadStateDict';
-  const counts = `${L}: invalid params[0].current: expected a Float64Array of 6 whole update counts from 0 to 1, got`;
+  const counts = `${L}: invalid params[0].current: expected a Float64Array of 6 update counts, got`;
   it.each([
     ['null', () => null, Error, `${L}: invalid state: expected a state from SparseRows.stateDict(), got null`],
     ['another format', (s) => ({ ...s, format: 'rmsprop-state' }), Error, `${L}: invalid format: expected "rmsprop-sparse-rows", got string "rmsprop-state"`],
     ['another version', (s) => ({ ...s, version: 2 }), Error, `${L}: invalid version: expected 1, got 2`],
-    ['a negative skippedSteps', (s) => ({ ...s, skippedSteps: -1 }), RangeError, `${L}: invalid skippedSteps: expected a whole number >= 0, got -1`],
+    ['a negative skippedSteps', (s) => ({ ...s, skippedSteps: -1 }), RangeError, `${L}: invalid skippedSteps: expected a whole number from 0 to 2^52, got -1`],
     ['params that are not an array', (s) => ({ ...s, params: {} }), Error, `${L}: invalid params: expected an array, got an object`],
     ['an unknown parameter', one({ name: 'nope' }), Error, `${L}: invalid params[0]: expected a parameter of this optimizer (by name, or by group and index when it has none), got name string "nope", group 1, index 1`],
     ['a parameter twice', (s) => ({ ...s, params: [s.params[0], s.params[0]] }), Error, `${L}: invalid params[1]: expected each parameter once, got string "emb"`],
     ['a bad mode', one({ mode: 'eager' }), Error, `${L}: invalid params[0].mode: expected 'lazy' or 'exact', got string "eager"`],
     ['width 0', one({ width: 0 }), RangeError, `${L}: invalid params[0].width: expected a whole number >= 1, got 0`],
     ['a width that does not divide the length', one({ width: 5 }), Error, `${L}: invalid params[0].width: expected a whole number that divides the length 24, got 5`],
-    ['a negative seen', one({ seen: -1 }), RangeError, `${L}: invalid params[0].seen: expected a whole number >= 0, got -1`],
+    ['a negative seen', one({ seen: -1 }), RangeError, `${L}: invalid params[0].seen: expected a whole number from 0 to 2^52, got -1`],
     ['current of the wrong length', one({ current: new Float64Array(5) }), Error, `${counts} a Float64Array of length 5`],
     ['current of the wrong type', one({ current: new Float32Array(6) }), Error, `${counts} a Float32Array of length 6`],
-    ['current above seen', one({ current: Float64Array.of(0, 0, 0, 2, 0, 0) }), Error, `${counts} a Float64Array of length 6`],
-    ['current fractional', one({ current: Float64Array.of(0, 0.5, 0, 0, 0, 0) }), Error, `${counts} a Float64Array of length 6`],
+    ['current above seen', one({ current: Float64Array.of(0, 0, 0, 2, 0, 0) }), Error, `${L}: invalid params[0].current[3]: expected a whole number from 0 to 1 (seen), got 2`],
+    ['current fractional', one({ current: Float64Array.of(0, 0.5, 0, 0, 0, 0) }), Error, `${L}: invalid params[0].current[1]: expected a whole number from 0 to 1 (seen), got 0.5`],
+    ['current NaN', one({ current: Float64Array.of(0, 0, NaN, 0, 0, 0) }), Error, `${L}: invalid params[0].current[2]: expected a whole number from 0 to 1 (seen), got NaN`],
     ['lazy with a current', one({ mode: 'lazy' }), Error, `${L}: invalid params[0].current: expected null, got a Float64Array of length 6`],
   ] as [string, (s: SparseRowsStateDict) => unknown, ErrorClass, string][])('refuses %s, and the bookkeeping stays as it was', (_n, spoil, type, message) => {
     // An exact run of three updates at (group 1, param 1) and one skipped, and the rows saved after the first (seen 1).
@@ -447,8 +448,42 @@ describe('new SparseRows', () => {
     ['no optimizer', () => new SparseRows(undefined as never), TypeError, 'SparseRows: invalid optimizer: expected an RMSProp, got undefined'],
     ['a plain object', () => new SparseRows({} as never), TypeError, 'SparseRows: invalid optimizer: expected an RMSProp, got an object'],
     ['an object with a getState method', () => new SparseRows({ getState: () => undefined } as never), TypeError, 'SparseRows: invalid optimizer: expected an RMSProp, got an object'],
-    ['options that are null', () => new SparseRows(opt, null as never), TypeError, 'SparseRows: invalid options: expected an object, got null'],
+    ['options that are null', () => new SparseRows(opt, null as never), TypeError, 'SparseRows: invalid options: expected an object with maxReplay, got null'],
+    ['an unknown option', () => new SparseRows(opt, { maxReplays: 3 } as never), TypeError, 'SparseRows: unknown option "maxReplays"; the options are maxReplay'],
   ] as const)('rejects %s', (_n, make, type, message) => {
     expectError(make, type, message);
+  });
+});
+
+describe('SparseRows against misuse', () => {
+  it('refuses to be stepped again from a schedule while a step is under way, writing nothing', () => {
+    const emb = table(Float32Array);
+    let sparse: SparseRows | null = null;
+    let armed = false;
+    const opt = new RMSProp([emb], { lr: () => (armed ? void sparse!.step(emb, exact([1], g4)) : undefined, 0.01) });
+    sparse = new SparseRows(opt);
+    armed = true;
+    const before = Array.from(emb.data);
+    expectError(
+      () => sparse!.step(emb, exact([0], g4)),
+      Error,
+      'SparseRows.step: the lr schedule of group 0 threw at update 0: SparseRows.step: called from a schedule or a getter while a step is under way',
+    );
+    expect(Array.from(emb.data)).toEqual(before);
+    expect(opt.getState(emb)!.step).toBe(0);
+  });
+
+  it('takes rows as any array-like of indices', () => {
+    const [a, b] = [table(Float64Array), table(Float64Array)];
+    const grad = Float64Array.from(normals(rng(9), WIDTH));
+    new SparseRows(new RMSProp([a])).step(a, { width: WIDTH, rows: { length: 1, 0: 2 }, grad });
+    new SparseRows(new RMSProp([b])).step(b, { width: WIDTH, rows: [2], grad });
+    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+  });
+
+  it('keeps optimizer and maxReplay as they were built', () => {
+    const sparse = new SparseRows(new RMSProp([table(Float32Array)]));
+    expect(() => ((sparse as { maxReplay: unknown }).maxReplay = NaN)).toThrow(TypeError);
+    expect(sparse.maxReplay).toBe(1_000_000);
   });
 });

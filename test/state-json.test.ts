@@ -173,8 +173,15 @@ describe('stateToJSON refuses', () => {
     expectError(() => stateToJSON(value), TypeError, `stateToJSON: cannot encode ${what}: only plain objects, arrays, numbers, strings, booleans, null and Float32Array or Float64Array`);
   });
 
-  it('a bigint (TypeError, as JSON.stringify)', () => {
-    expectError(() => stateToJSON({ n: 1n }), TypeError, nativeMessage(() => JSON.stringify({ n: 1n })));
+  it('a bigint, a cycle, a detached array and nothing at all, each with a TypeError of its own', () => {
+    expectError(() => stateToJSON({ n: 1n }), TypeError, 'stateToJSON: cannot encode bigint 1n: only plain objects, arrays, numbers, strings, booleans, null and Float32Array or Float64Array');
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    expectError(() => stateToJSON(cyclic), TypeError, `stateToJSON: cannot encode: ${nativeMessage(() => JSON.stringify(cyclic))}`);
+    const gone = new Float32Array(2);
+    structuredClone(gone.buffer, { transfer: [gone.buffer] });
+    expectError(() => stateToJSON({ gone }), TypeError, 'stateToJSON: cannot encode a Float32Array of length 0 (detached): only plain objects, arrays, numbers, strings, booleans, null and Float32Array or Float64Array');
+    expectError(() => stateToJSON(undefined), TypeError, 'stateToJSON: cannot encode undefined');
   });
 });
 
