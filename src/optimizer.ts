@@ -5,7 +5,7 @@ import { buildGroups, toGroupSpecs } from './param-groups.js';
 import type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
 import { rmspropDefaults } from './rmsprop-step.js';
 import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
-import { checkGrads, checkRecord, createRecords, ensure, nonFinite, nonFiniteError, readRecord, update, zeroable } from './slots.js';
+import { checkGrads, checkRecord, createRecords, lend, nonFinite, nonFiniteError, readRecord, update, viewOf, zeroable } from './slots.js';
 import type { GroupRecord, MemoryIndex, Slot } from './slots.js';
 import { commitLoad, planLoad, saveState } from './state-dict.js';
 import type { RMSPropStateDict } from './state-dict.js';
@@ -159,7 +159,8 @@ export class RMSProp {
    * ```
    */
   getState(param: ParamRef): Readonly<RMSPropState> | undefined {
-    return this.#slots.get(param)?.view;
+    const slot = this.#slots.get(param);
+    return slot === undefined ? undefined : (slot.view ??= viewOf(slot.state));
   }
 
   /**
@@ -285,7 +286,7 @@ export class RMSProp {
   static {
     slotOf = (opt, param, hyper) => {
       const slot = opt.#slots.get(param);
-      if (slot !== undefined && hyper !== undefined) ensure(opt.#records[slot.group]!, hyper, opt.#arena, opt.#index);
+      if (slot !== undefined) lend(opt.#records[slot.group]!, hyper, opt.#arena, opt.#index);
       return slot;
     };
   }

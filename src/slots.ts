@@ -32,8 +32,8 @@ export interface Slot {
   grad: FloatArray | null;
   /** Whether the arena holds its checked data, grad and state (`undefined`: to ask). */
   owned: boolean | undefined;
-  /** What `getState` gives: a read-only view of `state`. */
-  readonly view: Readonly<RMSPropState>;
+  /** What `getState` gives: a read-only view of `state`, made when first asked for. */
+  view: Readonly<RMSPropState> | null;
 }
 
 type Kind = 'squareAvg' | 'gradAvg' | 'momentumBuffer';
@@ -53,6 +53,12 @@ export interface GroupRecord {
   whole: boolean;
   /** Whether a data or grad object read this step is not the pair its slot checked last. */
   changed: boolean;
+  /**
+   * Whether every parameter is known to have the same update count (they start so, and stepping
+   * the whole group keeps them so): a step then need not read each count. Set to `false` by
+   * anything that may step some of them alone (a partial step, `SparseRows`, a load).
+   */
+  aligned: boolean;
 }
 
 /** A group's parameters as one run: views over all their data, grads and state. @internal */
@@ -100,8 +106,13 @@ function zeroViews(slots: readonly Slot[], arena: Arena | null, prefix: string |
   });
 }
 
-/** A read-only view of a state: the live buffers and count, which user code cannot reassign. */
-function viewOf(state: RMSPropState): Readonly<RMSPropState> {
+/**
+ * A read-only view of a state: the live buffers and count, which user code cannot reassign.
+ * Made when first asked for, so that registration lays the records out close together.
+ *
+ * @internal
+ */
+export function viewOf(state: RMSPropState): Readonly<RMSPropState> {
   return Object.freeze({
     get squareAvg() {
       return state.squareAvg;
@@ -142,10 +153,10 @@ export function createRecords(groups: readonly ParamGroup[], params: readonly (r
         data: p.data,
         grad: null,
         owned: undefined,
-        view: viewOf(state),
+        view: null,
       };
     });
-    return { group, index: slots[0]!.group, slots, hyper: { ...rmspropDefaults }, active: false, span: undefined, whole: false, changed: false };
+    return { group, index: slots[0]!.group, slots, hyper: { ...rmspropDefaults }, active: false, span: undefined, whole: false, changed: false, aligned: true };
   });
   // Every buffer of every new slot in one go, so that the arena is asked once; each kind of
   // buffer in slot order, so that adjacent parameters have adjacent state.
@@ -194,7 +205,6 @@ function fill(slots: readonly Slot[], kind: 'gradAvg' | 'momentumBuffer', arena:
  */
 export function readRecord(r: GroupRecord, grads: ReadonlyMap<ParamRef, FloatArray | null> | undefined): void {
   const slots = r.slots;
-  const step = slots[0]!.state.step;
   let whole = true;
   let changed = false;
   for (let i = 0; i < slots.length; i++) {
@@ -207,9 +217,15 @@ export function readRecord(r: GroupRecord, grads: ReadonlyMap<ParamRef, FloatArr
     }
     const data = (s.data = param.data);
     if (grad !== s.checkedGrad || data !== s.checkedData) changed = true;
-    if (s.state.step !== step) whole = false;
   }
-  r.whole = whole;
+  if (whole && !r.aligned) {
+    // Counts may differ (a partial step, a sparse update, a load): look, once, until they agree.
+    const step = slots[0]!.state.step;
+    let equal = true;
+    for (let i = 1; i < slots.length; i++) if (slots[i]!.state.step !== step) equal = false;
+    r.aligned = equal;
+  }
+  r.whole = whole && r.aligned;
   r.changed = changed;
 }
 
@@ -296,6 +312,18 @@ export function ensure(r: GroupRecord, hyper: RMSPropHyper, arena: Arena | null,
 }
 
 /**
+ * Readies a group for a feature beside the class that steps one of its parameters alone
+ * (`SparseRows`, through the `slotOf` hook): its counts may then differ, and with `hyper` the
+ * buffers it needs are allocated.
+ *
+ * @internal
+ */
+export function lend(r: GroupRecord, hyper: RMSPropHyper | undefined, arena: Arena | null, index: MemoryIndex): void {
+  r.aligned = false;
+  if (hyper !== undefined) ensure(r, hyper, arena, index);
+}
+
+/**
  * Writes one active group's update: the buffers it needs ({@link ensure}), then the group as one
  * span when it can ({@link spanOf}), else each parameter with a gradient. Returns whether it
  * updated anything.
@@ -311,15 +339,16 @@ export function update(r: GroupRecord, arena: Arena | null, index: MemoryIndex):
     for (let i = 0; i < slots.length; i++) slots[i]!.state.step = span.state.step;
     return true;
   }
-  let stepped = false;
+  let stepped = 0;
   for (let i = 0; i < slots.length; i++) {
     const s = slots[i]!;
     if (s.grad !== null) {
       run(arena, s, s.data, s.grad, s.state, hyper);
-      stepped = true;
+      stepped++;
     }
   }
-  return stepped;
+  if (stepped < slots.length) r.aligned = false;
+  return stepped > 0;
 }
 
 /**

@@ -256,6 +256,7 @@ export function commitLoad(plan: LoadPlan, records: readonly GroupRecord[], aren
   }
   records.forEach((r, gi) => {
     r.span = undefined;
+    r.aligned = false;
     Object.assign(r.group, plan.hyper[gi]);
     const saved = plan.states[gi]!;
     if (saved.some((p) => p.gradAvg !== null)) allocate(r.slots, 'gradAvg', arena);

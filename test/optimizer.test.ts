@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RMSProp, createArena, rmspropDefaults } from '../src/index.js';
+import { RMSProp, SparseRows, createArena, rmspropDefaults } from '../src/index.js';
 import type { FloatArray, ParamGroup, ParamRef, RMSPropOptions } from '../src/index.js';
 import { expectError } from './support/expect-error.js';
 import { normals, rng } from './support/random.js';
@@ -610,6 +610,56 @@ describe('a group laid out flat (views of one buffer) is stepped as one span', (
     expect(optFlat.getState(flat[0]!)!.step).toBe(8);
   });
 
+  it('keeps each update count of a flat group whose counts were made unequal by SparseRows or a load', () => {
+    // With bias correction the count enters the arithmetic, so a span run with one count for all
+    // would show in the values as well as in the counts.
+    const options = { momentum: 0.9, biasCorrection: true };
+    const { flat, separate, grad } = flatAndSeparate(Float64Array, [4, 4, 4], 65);
+    const optFlat = new RMSProp(flat, options);
+    const optSep = new RMSProp(separate, options);
+    const dense = (t: number): void => {
+      grad.set(normals(rng(400 + t), grad.length));
+      separate.forEach((p, i) => (p.grad = Float64Array.from(flat[i]!.grad!)));
+      optFlat.step();
+      optSep.step();
+    };
+    const same = (): void =>
+      flat.forEach((p, i) => {
+        expect(Array.from(p.data)).toEqual(Array.from(separate[i]!.data));
+        expect(optFlat.getState(p)!.step).toBe(optSep.getState(separate[i]!)!.step);
+        expect(Array.from(optFlat.getState(p)!.squareAvg)).toEqual(Array.from(optSep.getState(separate[i]!)!.squareAvg));
+      });
+    dense(0);
+    const update = { width: 2, rows: [1], grad: Float64Array.of(0.5, -2) };
+    expect(new SparseRows(optFlat).step(flat[1]!, update)).toBe(true);
+    expect(new SparseRows(optSep).step(separate[1]!, update)).toBe(true);
+    for (let t = 1; t < 4; t++) dense(t);
+    same();
+    expect(optFlat.getState(flat[1]!)!.step).toBe(5);
+    expect(optFlat.getState(flat[0]!)!.step).toBe(4);
+    // A load whose counts differ, into an optimizer whose counts were equal.
+    const saved = optSep.stateDict();
+    const fresh = flatAndSeparate(Float64Array, [4, 4, 4], 65);
+    const optFresh = new RMSProp(fresh.flat, options);
+    fresh.grad.set(grad);
+    optFresh.step();
+    optFresh.loadStateDict(saved);
+    fresh.flat.forEach((p, i) => p.data.set(separate[i]!.data));
+    flat.forEach((p, i) => p.data.set(separate[i]!.data));
+    const [a, b] = [optFresh, optFlat];
+    for (let t = 4; t < 7; t++) {
+      grad.set(normals(rng(400 + t), grad.length));
+      fresh.grad.set(grad);
+      a.step();
+      b.step();
+    }
+    fresh.flat.forEach((p, i) => {
+      expect(Array.from(p.data)).toEqual(Array.from(flat[i]!.data));
+      expect(a.getState(p)!.step).toBe(b.getState(flat[i]!)!.step);
+    });
+    expect(a.getState(fresh.flat[1]!)!.step).toBe(8);
+  });
+
   it('steps a flat group in an arena through the SIMD kernel as one span, equal to the one-by-one SIMD run', () => {
     const arena = createArena(1024);
     const block = arena.alloc(24);
@@ -828,6 +878,8 @@ describe('what the optimizer hands out is read-only', () => {
     expect(view.step).toBe(1);
     expect(view.squareAvg).toBe(square);
     expect(view.gradAvg).toBeNull();
+    expect(opt.getState(params[0]!)).toBe(view); // one view per parameter, however often asked
+    expect(opt.getState({ data: new Float32Array(1), grad: null })).toBeUndefined();
   });
 
   it('defaults cannot be replaced', () => {
