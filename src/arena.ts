@@ -66,18 +66,21 @@ export function createArena(capacity: number): Arena {
     },
     alloc(length: number): Float32Array {
       checkNumber(length, count, 'Arena.alloc', 'length');
+      if (memory.buffer !== buffer) {
+        throw new Error("Arena.alloc: the arena's memory grew, which detached every view it handed out; create a new arena (never grow its memory)");
+      }
       const size = 4 * roundUp(length);
       if (next + size > end) {
         throw new RangeError(
           `Arena.alloc: the arena is full: ${length} values asked for, ${(end - next) / 4} free of ${capacity}; create a larger arena`,
         );
       }
-      const view = new Float32Array(memory.buffer, next, length);
+      const view = new Float32Array(buffer, next, length);
       next += size;
       return view;
     },
     owns(view: FloatArray): boolean {
-      return view.buffer === buffer;
+      return view.buffer === buffer && view.byteOffset >= RESERVED && view.byteOffset + view.byteLength <= next;
     },
     step(param: FloatArray, grad: FloatArray, state: RMSPropState, hyper: RMSPropHyper, owned = false): boolean {
       if (!(owned || (here(param) && here(grad) && here(state.squareAvg) && (!hyper.centered || here(state.gradAvg)) && (hyper.momentum === 0 || here(state.momentumBuffer)))) || !float32Takes(hyper)) {

@@ -36,7 +36,8 @@ export interface Arena {
    */
   alloc(length: number): Float32Array;
   /**
-   * Whether `view` lies inside this arena's memory.
+   * Whether `view` lies inside memory this arena handed out (a view made by `alloc`, or a view
+   * of one): a view of the arena's memory made otherwise is not the arena's.
    *
    * @example
    * ```ts

@@ -31,8 +31,9 @@ export const atLeast0: Rule = rule((x) => x >= 0, 'a number >= 0 (Infinity allow
 /** @internal */
 export const wholeAtLeast1: Rule = rule((x) => Number.isSafeInteger(x) && x >= 1, 'a whole number >= 1');
 /**
- * A count (of updates, steps, elements): a whole number from 0 to 2^52. Any run can count that
- * far, and adding one to it stays exact for 2^52 more: a saved count always loads back.
+ * A count (of updates, steps, elements): a whole number from 0 to 2^52, where adding one is
+ * still exact. A run at a microsecond a step reaches it in 140 million years; a state loaded at
+ * the limit and stepped on saves a count this refuses to load.
  *
  * @internal
  */
@@ -133,4 +134,14 @@ export function optionKeys(options: unknown, message: () => string): string[] {
     }
   }
   throw new TypeError(message());
+}
+
+/**
+ * The error for a getter (or a Proxy) of a parameter that threw while a step or a feature read
+ * it: says which parameter (`where`, as {@link at} gives it), keeps the original as the `cause`.
+ *
+ * @internal
+ */
+export function readError(error: unknown, prefix: string, what: string, where: string): Error {
+  return new Error(`${prefix}: reading ${what} threw ${where}: ${error instanceof Error ? error.message : formatValue(error)}`, { cause: error });
 }

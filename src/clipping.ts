@@ -1,6 +1,6 @@
 // Gradient clipping as free functions, PyTorch's torch.nn.utils.clip_grad_norm_ and
 // clip_grad_value_: called between backward and step(), in place on the gradient buffers.
-import { atLeast0, checkFloatArray, checkNumber, invalid, isDetached, rule } from './checks.js';
+import { atLeast0, checkFloatArray, checkNumber, invalid, isDetached, readError, rule } from './checks.js';
 import type { Rule } from './checks.js';
 import { formatValue } from './format.js';
 import type { ParamRef } from './param-groups.js';
@@ -39,9 +39,9 @@ function gradients(params: unknown, prefix: string): FloatArray[] {
     if (typeof p !== 'object' || p === null) {
       throw new TypeError(`${prefix}: invalid param: expected an object with grad, or a group with params, got ${formatValue(p)} (param ${i})`);
     }
-    const inner: unknown = 'params' in p ? p.params : undefined;
+    const inner = read(() => ('params' in p ? p.params : undefined), prefix, 'it', `(param ${i})`);
     if (inner === undefined) {
-      add(found, (p as { readonly grad?: unknown }).grad, prefix, `(param ${i})`);
+      add(found, read(() => (p as { readonly grad?: unknown }).grad, prefix, 'its grad', `(param ${i})`), prefix, `(param ${i})`);
     } else if (!Array.isArray(inner)) {
       throw new TypeError(`${prefix}: invalid params in group ${i}: expected an array, got ${formatValue(inner)}`);
     } else {
@@ -49,11 +49,20 @@ function gradients(params: unknown, prefix: string): FloatArray[] {
         if (typeof q !== 'object' || q === null) {
           throw new TypeError(`${prefix}: invalid param: expected an object with grad, got ${formatValue(q)} (group ${i}, param ${j})`);
         }
-        add(found, (q as { readonly grad?: unknown }).grad, prefix, `(group ${i}, param ${j})`);
+        add(found, read(() => (q as { readonly grad?: unknown }).grad, prefix, 'its grad', `(group ${i}, param ${j})`), prefix, `(group ${i}, param ${j})`);
       });
     }
   });
   return distinct(found, prefix);
+}
+
+/** `get()`, with a getter (or a Proxy) that throws named. */
+function read(get: () => unknown, prefix: string, what: string, where: string): unknown {
+  try {
+    return get();
+  } catch (error) {
+    throw readError(error, prefix, what, where);
+  }
 }
 
 function add(found: Located[], grad: unknown, prefix: string, where: string): void {

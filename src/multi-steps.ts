@@ -1,7 +1,7 @@
 // Gradient accumulation as a wrapper around the optimizer, after optax.MultiSteps: k calls,
 // one update with their mean. The class knows nothing of it: this steps it with explicit
 // gradients (`step(grads)`).
-import { at, checkBoolean, checkFloatArray, checkKeys, checkNumber, count, invalid, typeName, wholeAtLeast1 } from './checks.js';
+import { at, checkBoolean, checkFloatArray, checkKeys, checkNumber, count, invalid, readError, typeName, wholeAtLeast1 } from './checks.js';
 import { allFinite, firstNonFinite } from './finite.js';
 import { formatValue } from './format.js';
 import { RMSProp } from './optimizer.js';
@@ -53,10 +53,17 @@ export interface MultiStepsStateDict {
 
 interface Acc {
   readonly param: ParamRef;
-  /** The window's running mean (or sum), in float64: float32 gradients cannot overflow it. */
-  readonly acc: Float64Array;
+  /** The parameter's element count and type. */
+  readonly length: number;
+  readonly f64: boolean;
+  /**
+   * The window's running mean (or sum), in float64: float32 gradients cannot overflow it.
+   * Allocated with `out` when the parameter first has a gradient: a table that only ever gets
+   * sparse updates (`grad: null`) costs nothing here.
+   */
+  acc: Float64Array | null;
   /** What the update uses on the window's last call, in the parameter's element type. */
-  readonly out: FloatArray;
+  out: FloatArray | null;
   /** Whether any call of the window gave this parameter a gradient. */
   touched: boolean;
   /** This call's gradient, read once; `null` for none (or a frozen group). */
@@ -79,7 +86,13 @@ const FORMAT = 'rmsprop-multi-steps';
  * Each call checks this call's gradients as `step()` would (types, lengths, and the optimizer's
  * `nonFinite` policy: a skipped call adds nothing and is counted in `skippedSteps`) before it
  * adds anything. The window's last call runs the optimizer's `step()` with the mean gradients,
- * with everything that checks at that moment (a group frozen then is not updated).
+ * with everything that checks at that moment (a group frozen then is not updated). Finite
+ * gradients whose mean (or sum) is beyond the parameter's float range cannot be applied: that
+ * last call throws under `'throw'`, and under `'skip'` drops the whole window (the sum of all of
+ * it is what cannot be represented), counted as one skipped step.
+ *
+ * The mean gradients are buffers of its own, not the arena's: with `arena`, the updates it makes
+ * run on the TS kernel.
  *
  * @example
  * ```ts
@@ -194,8 +207,9 @@ export class MultiSteps {
    * Adds this call's gradients to the window; on the window's `k`-th call, steps the optimizer
    * with their mean (or sum) and starts a new window.
    *
-   * @returns `true` when the optimizer took an update; `false` on the calls before, on a call
-   *   skipped for a non-finite gradient, and when the optimizer skipped the update.
+   * @returns On the window's last call, what the optimizer's `step()` returned (`true` unless it
+   *   skipped the update for a non-finite gradient, even when every group was frozen); `false` on
+   *   the calls before and on a call skipped for a non-finite gradient.
    * @throws As `RMSProp.step`, naming the group and parameter; nothing is added then.
    *
    * @example
@@ -224,14 +238,20 @@ export class MultiSteps {
       const params = group.params;
       for (let i = 0; i < params.length; i++) {
         const a = this.#acc(params[i]!, gi, i);
-        const g = frozen ? null : checkFloatArray(a.param.grad, P, 'grad', at(gi, i), true);
+        let grad: unknown = null;
+        try {
+          if (!frozen) grad = a.param.grad;
+        } catch (error) {
+          throw readError(error, P, 'its grad', at(gi, i));
+        }
+        const g = checkFloatArray(grad, P, 'grad', at(gi, i), true);
         a.grad = g;
         if (g === null) continue;
-        if (g instanceof Float64Array !== a.out instanceof Float64Array) {
-          throw new TypeError(`${P}: grad is a ${typeName(g)} but the parameter's state a ${typeName(a.out)} ${at(gi, i)}`);
+        if (g instanceof Float64Array !== a.f64) {
+          throw new TypeError(`${P}: grad is a ${typeName(g)} but the parameter's state a ${a.f64 ? 'Float64Array' : 'Float32Array'} ${at(gi, i)}`);
         }
-        if (g.length !== a.acc.length) {
-          throw new RangeError(`${P}: grad length ${g.length} does not match the parameter's length ${a.acc.length} ${at(gi, i)}`);
+        if (g.length !== a.length) {
+          throw new RangeError(`${P}: grad length ${g.length} does not match the parameter's length ${a.length} ${at(gi, i)}`);
         }
       }
     }
@@ -244,10 +264,11 @@ export class MultiSteps {
       }
     }
     const n = this.#count;
+    for (const a of this.#accs.values()) if (a.grad !== null) buffers(a);
     if (n + 1 < this.#k) {
       for (const a of this.#accs.values()) {
         if (a.grad === null && !a.touched) continue;
-        this.#add(a, a.acc, n);
+        this.#add(a, a.acc!, n);
         a.touched = true;
       }
       this.#count = n + 1;
@@ -256,14 +277,14 @@ export class MultiSteps {
     // The window's last call: the update's gradients go to `out`, and the window stays as it was
     // until the optimizer has taken them, so a throw here changes nothing.
     for (const a of this.#accs.values()) {
-      const active = a.grad !== null || a.touched;
-      if (active) this.#add(a, a.out, n);
-      this.#grads.set(a.param, active ? a.out : null);
+      const out = a.grad !== null || a.touched ? a.out! : null;
+      if (out !== null) this.#add(a, out, n);
+      this.#grads.set(a.param, out);
       // Finite gradients whose float64 mean (or sum) is beyond the parameter's type: say so.
-      if (active && opt.nonFinite !== 'apply' && !allFinite(a.out)) {
+      if (out !== null && opt.nonFinite !== 'apply' && !allFinite(out)) {
         if (opt.nonFinite === 'skip') return (this.#skipped++, this.reset(), false);
         const what = this.#mean ? 'mean' : 'sum';
-        throw new RangeError(`${P}: the window's ${what} for ${at(a.group, a.index)} is beyond the ${typeName(a.out) === 'Float64Array' ? 'float64' : 'float32'} range; nothing was updated`);
+        throw new RangeError(`${P}: the window's ${what} for ${at(a.group, a.index)} is beyond the ${a.f64 ? 'float64' : 'float32'} range; nothing was updated`);
       }
     }
     const beforeStep = this.#beforeStep;
@@ -288,7 +309,7 @@ export class MultiSteps {
    */
   reset(): void {
     for (const a of this.#accs.values()) {
-      a.acc.fill(0);
+      a.acc?.fill(0);
       a.touched = false;
     }
     this.#count = 0;
@@ -306,7 +327,7 @@ export class MultiSteps {
   stateDict(): MultiStepsStateDict {
     const params = [...this.#accs.values()]
       .filter((a) => a.touched)
-      .map((a) => ({ group: a.group, index: a.index, name: a.param.name ?? null, acc: a.acc.slice() }));
+      .map((a) => ({ group: a.group, index: a.index, name: a.param.name ?? null, acc: a.acc!.slice() }));
     return { format: FORMAT, version: 1, k: this.#k, useGradMean: this.#mean, count: this.#count, skippedSteps: this.#skipped, params };
   }
 
@@ -342,13 +363,16 @@ export class MultiSteps {
       const { param, group, index } = locate(this.#optimizer.paramGroups, e, P, `params[${k}]`);
       const a = this.#acc(param, group, index);
       const acc: unknown = (e as { readonly acc?: unknown }).acc;
-      if (!(acc instanceof Float64Array && acc.length === a.acc.length)) bad(`params[${k}].acc`, `a Float64Array of length ${a.acc.length}`, acc);
+      if (!(acc instanceof Float64Array && acc.length === a.length)) bad(`params[${k}].acc`, `a Float64Array of length ${a.length}`, acc);
       if (found.has(a)) bad(`params[${k}]`, 'each parameter once', param.name ?? `${group}, ${index}`);
       found.set(a, acc as Float64Array);
     });
+    // A getter read after an entry was checked may have detached its buffer: look again, before
+    // anything is written (no user code runs from here on).
+    for (const [a, acc] of found) if (acc.length !== a.length) throw new Error(`${P}: a saved buffer of ${at(a.group, a.index)} was detached after it was checked; the window is as it was`);
     this.reset();
     for (const [a, acc] of found) {
-      a.acc.set(acc);
+      buffers(a).set(acc);
       a.touched = true;
     }
     this.#count = calls;
@@ -357,7 +381,7 @@ export class MultiSteps {
 
   /** acc + (g - acc) / (n + 1) (or acc + g) into `into`; a missing gradient adds zero. */
   #add(a: Acc, into: FloatArray, n: number): void {
-    const acc = a.acc;
+    const acc = a.acc!;
     const g = a.grad;
     if (this.#mean) {
       const w = n + 1;
@@ -370,17 +394,22 @@ export class MultiSteps {
     }
   }
 
-  /** The record of a parameter, made the first time it is seen (its buffers are allocated then only). */
+  /** The record of a parameter, made the first time it is seen (its buffers when it first has a gradient: {@link buffers}). */
   #acc(param: ParamRef, group: number, index: number): Acc {
     let a = this.#accs.get(param);
     if (a === undefined) {
       const square = this.#optimizer.getState(param)!.squareAvg;
-      const out = square instanceof Float64Array ? new Float64Array(square.length) : new Float32Array(square.length);
-      a = { param, acc: new Float64Array(square.length), out, touched: false, grad: null, group, index };
+      a = { param, length: square.length, f64: square instanceof Float64Array, acc: null, out: null, touched: false, grad: null, group, index };
       this.#accs.set(param, a);
     }
     a.group = group;
     a.index = index;
     return a;
   }
+}
+
+/** A record's buffers, allocated (zeroed) the first time they are needed; returns `acc`. */
+function buffers(a: Acc): Float64Array {
+  a.out ??= a.f64 ? new Float64Array(a.length) : new Float32Array(a.length);
+  return (a.acc ??= new Float64Array(a.length));
 }

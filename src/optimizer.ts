@@ -1,23 +1,23 @@
-import type { Arena } from './backend.js';
+import { zeroable } from './memory.js';
 import { OPTIMIZER_OPTIONS, checkArena, checkOptions, checkPolicy, isFrozen, resolveHyper, resolveOptions } from './options.js';
 import type { GroupHyper, NonFinitePolicy, OptimizerOptions } from './options.js';
 import { buildGroups, toGroupSpecs } from './param-groups.js';
 import type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
 import { rmspropDefaults } from './rmsprop-step.js';
-import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
-import { checkGrads, checkRecord, createRecords, ensure, nonFinite, nonFiniteError, readRecord, update, zeroable } from './slots.js';
-import type { GroupRecord, MemoryIndex, Slot } from './slots.js';
+import type { FloatArray, RMSPropState } from './rmsprop-step.js';
+import type { GroupRecord, Registry, Slot } from './records.js';
+import { checkGrads, checkRecords, createRecords, nonFinite, nonFiniteError, readRecord, update, viewOf } from './slots.js';
 import { commitLoad, planLoad, saveState } from './state-dict.js';
 import type { RMSPropStateDict } from './state-dict.js';
 
 /**
- * The one hook for features beside the class (`SparseRows`): the record of a registered
- * parameter, or `undefined`. Given hyperparameters, it first allocates the state buffers they
- * need (momentum or centered switched on since the last step), as `step()` would.
+ * The one hook for features beside the class (`SparseRows`): a registered parameter's record,
+ * its group's, and the optimizer's registry (its arena, its memory index, the flag that keeps
+ * a step from running while user code does); `undefined` for a parameter not registered.
  *
  * @internal
  */
-export let slotOf: (opt: RMSProp, param: ParamRef, hyper?: RMSPropHyper) => Slot | undefined;
+export let slotOf: (opt: RMSProp, param: ParamRef) => { readonly slot: Slot; readonly record: GroupRecord; readonly registry: Registry } | undefined;
 
 /**
  * RMSProp optimizer with PyTorch's semantics (`torch.optim.RMSprop`): owns the state of every
@@ -47,12 +47,10 @@ export class RMSProp {
   #groups: readonly ParamGroup[] = Object.freeze([]);
   #records: readonly GroupRecord[] = [];
   readonly #slots = new Map<ParamRef, Slot>();
-  readonly #arena: Arena | null;
+  readonly #registry: Registry;
   #nonFinite: NonFinitePolicy;
   #skipped = 0;
   #updates = 0; // steps that updated something: the index `t` a schedule is called with
-  #reading = false; // set while a step runs user code (schedules, getters), which must not step or load
-  readonly #index: MemoryIndex = { map: null, records: () => this.#records };
 
   /**
    * @param params - The parameters, or parameter groups `{ params, ...options }`; not empty.
@@ -69,7 +67,7 @@ export class RMSProp {
   constructor(params: readonly ParamRef[] | readonly ParamGroupSpec[], options: OptimizerOptions = {}) {
     checkOptions(options, 'RMSProp', -1, OPTIMIZER_OPTIONS);
     this.#nonFinite = checkPolicy(options.nonFinite ?? 'throw', 'RMSProp');
-    this.#arena = checkArena(options.arena, 'RMSProp');
+    this.#registry = { records: () => this.#records, arena: checkArena(options.arena, 'RMSProp'), reading: false, map: null, grads: null };
     this.#defaults = Object.freeze(resolveOptions({ ...rmspropDefaults, frozen: false }, options));
     this.#register(toGroupSpecs(params, 'RMSProp'), 'RMSProp');
   }
@@ -159,7 +157,8 @@ export class RMSProp {
    * ```
    */
   getState(param: ParamRef): Readonly<RMSPropState> | undefined {
-    return this.#slots.get(param)?.view;
+    const slot = this.#slots.get(param);
+    return slot === undefined ? undefined : (slot.view ??= viewOf(slot.state));
   }
 
   /**
@@ -183,12 +182,13 @@ export class RMSProp {
    */
   step(grads?: ReadonlyMap<ParamRef, FloatArray | null>): boolean {
     const P = 'RMSProp.step';
-    if (this.#reading) throw new Error(`${P}: called from a schedule or a getter while a step reads its parameters`);
+    const registry = this.#registry;
+    if (registry.reading) throw new Error(`${P}: called from a schedule or a getter while a step reads its parameters`);
     const records = this.#records; // a group added by a schedule is stepped from the next step on
     const n = records.length;
     const t = this.#updates;
     const policy = this.#nonFinite; // as it was when the step began, whatever a schedule assigns
-    this.#reading = true;
+    registry.reading = true;
     try {
       // User code runs here only: schedules first, then one read of each grad and data.
       checkGrads(grads, this.#slots, P);
@@ -197,11 +197,11 @@ export class RMSProp {
         rec.active = !isFrozen(rec.group, P, r);
         if (rec.active) resolveHyper(rec.group, rec.hyper, t, P, r);
       }
-      for (let r = 0; r < n; r++) if (records[r]!.active) readRecord(records[r]!, grads);
+      for (let r = 0; r < n; r++) if (records[r]!.active) readRecord(records[r]!, grads, P);
     } finally {
-      this.#reading = false;
+      registry.reading = false;
     }
-    for (let r = 0; r < n; r++) if (records[r]!.active) checkRecord(records[r]!, P, this.#index);
+    checkRecords(records, P, registry);
     const bad = policy === 'apply' ? null : nonFinite(records);
     if (bad !== null) {
       if (policy === 'throw') throw nonFiniteError(bad, P);
@@ -209,7 +209,7 @@ export class RMSProp {
       return false;
     }
     let updated = false;
-    for (let r = 0; r < n; r++) if (records[r]!.active && update(records[r]!, this.#arena, this.#index)) updated = true;
+    for (let r = 0; r < n; r++) if (records[r]!.active && update(records[r]!, registry)) updated = true;
     if (updated) this.#updates = t + 1; // the update index counts steps that updated something
     return true;
   }
@@ -228,7 +228,7 @@ export class RMSProp {
    * ```
    */
   zeroGrad(): void {
-    for (const grad of zeroable(this.#records, this.#index)) grad.fill(0);
+    for (const grad of zeroable(this.#registry)) grad.fill(0);
   }
 
   /**
@@ -262,10 +262,9 @@ export class RMSProp {
    * ```
    */
   loadStateDict(saved: RMSPropStateDict): void {
-    if (this.#reading) throw new Error('RMSProp.loadStateDict: called from a schedule or a getter while a step reads its parameters');
+    if (this.#registry.reading) throw new Error('RMSProp.loadStateDict: called from a schedule or a getter while a step reads its parameters');
     const plan = planLoad(saved, this.#records);
-    commitLoad(plan, this.#records, this.#arena);
-    this.#index.map = null;
+    commitLoad(plan, this.#records, this.#registry);
     this.#nonFinite = plan.nonFinite;
     this.#skipped = plan.skippedSteps;
     this.#updates = plan.updates;
@@ -275,18 +274,17 @@ export class RMSProp {
   #register(specs: readonly unknown[], prefix: string): void {
     const existing = [...this.#slots.values()].map((s) => ({ ...s, data: s.checkedData }));
     const { groups, params } = buildGroups(specs, this.#defaults, existing, this.#groups.length, prefix);
-    const records = createRecords(groups, params, this.#arena, prefix);
+    const records = createRecords(groups, params, this.#registry, prefix);
     for (const r of records) for (const s of r.slots) this.#slots.set(s.param, s);
-    this.#index.map = null;
+    this.#registry.map = null;
     this.#records = [...this.#records, ...records];
     this.#groups = Object.freeze([...this.#groups, ...groups]);
   }
 
   static {
-    slotOf = (opt, param, hyper) => {
+    slotOf = (opt, param) => {
       const slot = opt.#slots.get(param);
-      if (slot !== undefined && hyper !== undefined) ensure(opt.#records[slot.group]!, hyper, opt.#arena, opt.#index);
-      return slot;
+      return slot === undefined ? undefined : { slot, record: opt.#records[slot.group]!, registry: opt.#registry };
     };
   }
 }

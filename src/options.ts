@@ -253,7 +253,7 @@ export function resolveHyper(group: GroupHyper, into: Mutable<RMSPropHyper>, t: 
     try {
       value = lr(t);
     } catch (error) {
-      throw new Error(`${prefix}: the lr schedule of group ${gi} threw at update ${t}: ${error instanceof Error ? error.message : formatValue(error)}`, { cause: error });
+      throw threw(error, prefix, gi, t);
     }
     if (!(typeof value === 'number' && value >= 0 && value !== Infinity)) checkNumber(value, finiteAtLeast0, prefix, `lr in group ${gi}: the schedule's value for update ${t}`);
     into.lr = value as number;
@@ -262,6 +262,11 @@ export function resolveHyper(group: GroupHyper, into: Mutable<RMSPropHyper>, t: 
   }
   checkHyper(into, prefix, gi);
   return into;
+}
+
+/** The error for a schedule that threw: apart, so that the hot path stays small enough to inline. */
+function threw(error: unknown, prefix: string, gi: number, t: number): Error {
+  return new Error(`${prefix}: the lr schedule of group ${gi} threw at update ${t}: ${error instanceof Error ? error.message : formatValue(error)}`, { cause: error });
 }
 
 /** A group's `frozen` switch, read once and checked. @internal */

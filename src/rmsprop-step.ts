@@ -142,6 +142,9 @@ export const rmspropDefaults: RMSPropHyper = Object.freeze({
   decoupledWeightDecay: false,
 });
 
+/** The largest finite float64: `m * m` is capped at it in the centered variance (see the loops). */
+const MAX = Number.MAX_VALUE;
+
 /**
  * Creates the state of a parameter: `squareAvg` (filled with `hyper.initialAccumulator`) always,
  * `gradAvg` when `hyper.centered`, `momentumBuffer` when `hyper.momentum > 0` (both zeroed), each
@@ -244,13 +247,8 @@ export function rmspropStep<T extends FloatArray>(
       sq[i] = v;
       const m = alpha * ga[i]! + beta * g;
       ga[i] = m;
-      const mm = m * m;
-      let s = v - mm;
-      if (!(s > 0)) {
-        // as in the general loop below, with eps outside the root
-        if (s <= 0) s = 0;
-        else if (v === Infinity && mm === Infinity) s = Infinity;
-      }
+      let s = v - Math.min(m * m, MAX); // as in the general loop below, with eps outside the root
+      if (s <= 0) s = 0;
       param[i] = p - (lr * g) / (Math.sqrt(s) + eps);
     }
     return;
@@ -298,22 +296,18 @@ export function rmspropStep<T extends FloatArray>(
     const g = sign * grad[i]! + wd * p;
     const v = alpha * sq[i]! + beta * g * g;
     sq[i] = v;
-    const vc = biased ? v / correction : v;
-    let s = vc;
+    let s = biased ? v / correction : v;
     if (ga !== null) {
       const m = alpha * ga[i]! + beta * g;
       ga[i] = m;
       const mc = biased ? m / correction : m;
-      const mm = mc * mc;
-      s = vc - mm;
-      if (!(s + epsIn > 0)) {
-        // Rounding can push the variance below zero (and below -eps): take it as 0 there, where
-        // the frameworks produce NaN; anywhere else they and this agree. Where both averages
-        // overflowed, Infinity - Infinity: the variance is beyond the float range, Infinity
-        // (the step is then 0, as without centering). A NaN gradient's NaN passes through.
-        if (s + epsIn <= 0) s = 0;
-        else if (vc === Infinity && mm === Infinity) s = Infinity;
-      }
+      // Where both averages overflowed, m*m capped at the largest float keeps Infinity - Infinity
+      // (NaN) out: the variance is then beyond the float range, Infinity, and the step 0, as
+      // without centering. A NaN gradient's NaN passes through (min keeps NaN).
+      s -= Math.min(mc * mc, MAX);
+      // Rounding can push the variance below zero (and below -eps): take it as 0 there, where
+      // the frameworks produce NaN; anywhere else they and this agree.
+      if (s + epsIn <= 0) s = 0;
     }
     const d = Math.sqrt(s + epsIn) + epsOut;
     if (mb !== null) {

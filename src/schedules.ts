@@ -121,6 +121,10 @@ export function oneCycle(options: {
   const min = initial / finalDiv;
   const peak = pct * total - 1; // where the first phase ends, as PyTorch computes it
   const last = total - 1;
+  if (peak === 0) {
+    // A first phase of no length: PyTorch divides by zero there (when first stepped), this would give NaN.
+    throw new RangeError(`${name}: invalid pctStart: expected a number in (0, 1) other than 1 / totalSteps (the warm-up would have no length), got ${pct} with totalSteps ${total}`);
+  }
   const interpolate = (from: number, to: number, f: number): number =>
     anneal === 'cos' ? to + ((from - to) / 2) * (Math.cos(Math.PI * f) + 1) : (to - from) * f + from;
   return (t) => {

@@ -1,70 +1,18 @@
-// The optimizer's records: one per registered parameter (a slot) and one per group, how their
-// state buffers are allocated, and the checks a step runs on each parameter's buffers.
+// The optimizer's records at work (their types are in records.ts): registering parameters and
+// allocating their state, reading and checking what a step is given, and stepping each group,
+// as one span when its layout is flat. The memory checks are in memory.ts.
 import type { Arena } from './backend.js';
-import { at, invalid, isFloatArray, overlaps } from './checks.js';
+import { at, invalid, readError } from './checks.js';
 import { allFinite, firstNonFinite } from './finite.js';
 import { formatValue } from './format.js';
+import { checkNew, checkSlot } from './memory.js';
 import type { Mutable } from './options.js';
 import type { Located, ParamGroup, ParamRef } from './param-groups.js';
+import type { GroupRecord, Registry, Slot, Span } from './records.js';
 import { rmspropDefaults, rmspropStep } from './rmsprop-step.js';
 import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
 
-/** One registered parameter and everything that belongs to it. @internal */
-export interface Slot {
-  readonly param: ParamRef;
-  /** Its name as registered (names are fixed at registration). */
-  readonly name: string | undefined;
-  readonly group: number;
-  readonly index: number;
-  /** Element count and type, fixed at registration: data, grad and state keep them for life. */
-  readonly length: number;
-  readonly f64: boolean;
-  readonly state: RMSPropState;
-  /**
-   * The data and grad that last passed the checks. A typed array keeps its type, offset and
-   * buffer for life, so the same pair with the same lengths needs no second look: an engine
-   * that reuses its buffers pays two identity tests.
-   */
-  checkedData: FloatArray;
-  checkedGrad: FloatArray | null;
-  /** The step under way's data and grad, each read from the parameter once. */
-  data: FloatArray;
-  grad: FloatArray | null;
-  /** Whether the arena holds its checked data, grad and state (`undefined`: to ask). */
-  owned: boolean | undefined;
-  /** What `getState` gives: a read-only view of `state`. */
-  readonly view: Readonly<RMSPropState>;
-}
-
 type Kind = 'squareAvg' | 'gradAvg' | 'momentumBuffer';
-
-/** One registered group: the user's group object, its slots, and the step under way's numbers. @internal */
-export interface GroupRecord {
-  readonly group: ParamGroup;
-  readonly index: number;
-  readonly slots: readonly Slot[];
-  /** The hyperparameters of the step under way, `lr` a number: what the kernel reads. */
-  readonly hyper: Mutable<RMSPropHyper>;
-  /** Whether the step under way updates this group (it is not frozen). */
-  active: boolean;
-  /** Views over the whole group's buffers, for stepping it as one span; `undefined`: to work out (see {@link spanOf}). */
-  span: Span | null | undefined;
-  /** Whether every parameter has a gradient this step, and all the same update count. */
-  whole: boolean;
-  /** Whether a data or grad object read this step is not the pair its slot checked last. */
-  changed: boolean;
-}
-
-/** A group's parameters as one run: views over all their data, grads and state. @internal */
-export interface Span {
-  /** Elements in all. */
-  readonly n: number;
-  readonly data: FloatArray;
-  readonly grad: FloatArray;
-  readonly state: RMSPropState;
-  /** Whether the arena holds all of it (`undefined`: to ask). */
-  owned: boolean | undefined;
-}
 
 /**
  * Zeroed buffers for `slots`, one per slot, as adjacent views of as few blocks as possible: one
@@ -100,8 +48,13 @@ function zeroViews(slots: readonly Slot[], arena: Arena | null, prefix: string |
   });
 }
 
-/** A read-only view of a state: the live buffers and count, which user code cannot reassign. */
-function viewOf(state: RMSPropState): Readonly<RMSPropState> {
+/**
+ * A read-only view of a state: the live buffers and count, which user code cannot reassign.
+ * Made when first asked for, so that registration lays the records out close together.
+ *
+ * @internal
+ */
+export function viewOf(state: RMSPropState): Readonly<RMSPropState> {
   return Object.freeze({
     get squareAvg() {
       return state.squareAvg;
@@ -121,11 +74,24 @@ function viewOf(state: RMSPropState): Readonly<RMSPropState> {
 /**
  * Creates the slots of newly registered groups, with their state (`squareAvg` filled with the
  * group's `initialAccumulator`; `gradAvg` and `momentumBuffer` when its options need them).
- * Throws only when the arena is full, before anything is allocated.
+ * Throws, before anything is allocated, for data that shares memory with what the optimizer
+ * holds ({@link checkNew}), an `initialAccumulator` beyond a float32 parameter's range, or a
+ * full arena.
  *
  * @internal
  */
-export function createRecords(groups: readonly ParamGroup[], params: readonly (readonly Located[])[], arena: Arena | null, prefix: string): GroupRecord[] {
+export function createRecords(groups: readonly ParamGroup[], params: readonly (readonly Located[])[], registry: Registry, prefix: string): GroupRecord[] {
+  checkNew(params, registry, prefix);
+  groups.forEach((group, k) => {
+    // Checked as a number when the options were; what a float32 state can hold only now.
+    const p = params[k]!.find((q) => q.data instanceof Float32Array);
+    if (p !== undefined && Math.fround(group.initialAccumulator) === Infinity) {
+      throw new RangeError(
+        `${prefix}: invalid initialAccumulator in group ${p.group}: expected a number a Float32Array holds (at most 3.4028234663852886e+38) for ${at(p.group, p.index)}, got ${formatValue(group.initialAccumulator)}`,
+      );
+    }
+  });
+  const arena = registry.arena;
   const records = groups.map((group, k): GroupRecord => {
     const slots = params[k]!.map((p): Slot => {
       const state: RMSPropState = { squareAvg: p.data, gradAvg: null, momentumBuffer: null, step: 0 };
@@ -142,10 +108,10 @@ export function createRecords(groups: readonly ParamGroup[], params: readonly (r
         data: p.data,
         grad: null,
         owned: undefined,
-        view: viewOf(state),
+        view: null,
       };
     });
-    return { group, index: slots[0]!.group, slots, hyper: { ...rmspropDefaults }, active: false, span: undefined, whole: false, changed: false };
+    return { group, index: slots[0]!.group, slots, hyper: { ...rmspropDefaults }, active: false, span: undefined, whole: false, changed: false, aligned: true };
   });
   // Every buffer of every new slot in one go, so that the arena is asked once; each kind of
   // buffer in slot order, so that adjacent parameters have adjacent state.
@@ -192,52 +158,74 @@ function fill(slots: readonly Slot[], kind: 'gradAvg' | 'momentumBuffer', arena:
  *
  * @internal
  */
-export function readRecord(r: GroupRecord, grads: ReadonlyMap<ParamRef, FloatArray | null> | undefined): void {
+export function readRecord(r: GroupRecord, grads: ReadonlyMap<ParamRef, FloatArray | null> | undefined, prefix: string): void {
   const slots = r.slots;
-  const step = slots[0]!.state.step;
   let whole = true;
   let changed = false;
-  for (let i = 0; i < slots.length; i++) {
-    const s = slots[i]!;
-    const param = s.param;
-    const grad = (s.grad = grads === undefined ? param.grad : (grads.get(param) ?? null));
-    if (grad === null) {
-      whole = false;
-      continue;
+  let i = 0;
+  try {
+    for (; i < slots.length; i++) {
+      const s = slots[i]!;
+      const param = s.param;
+      const grad = (s.grad = grads === undefined ? param.grad : (grads.get(param) ?? null));
+      if (grad === null) {
+        whole = false;
+        continue;
+      }
+      const data = (s.data = param.data);
+      if (grad !== s.checkedGrad || data !== s.checkedData) changed = true;
     }
-    const data = (s.data = param.data);
-    if (grad !== s.checkedGrad || data !== s.checkedData) changed = true;
-    if (s.state.step !== step) whole = false;
+  } catch (error) {
+    throw readError(error, prefix, 'its grad or data', at(r.index, i));
   }
-  r.whole = whole;
+  if (whole && !r.aligned) {
+    // Counts may differ (a partial step, a sparse update, a load): look, once, until they agree.
+    const step = slots[0]!.state.step;
+    let equal = true;
+    for (let i = 1; i < slots.length; i++) if (slots[i]!.state.step !== step) equal = false;
+    r.aligned = equal;
+  }
+  r.whole = whole && r.aligned;
   r.changed = changed;
 }
 
 /**
- * Checks what {@link readRecord} read, before anything is written. A pair not seen before gets
- * every check ({@link checkSlot}); a pair seen before only needs its lengths (a buffer can be
- * detached or shrunk since), which a group stepped as one span checks once, on its own views.
+ * Checks what {@link readRecord} read for every active group, before anything is written. A pair
+ * not seen before gets every check ({@link checkSlot}); a pair seen before only needs its
+ * lengths (a buffer can be detached or shrunk since), which a group stepped as one span checks
+ * once, on its own views.
  *
  * @internal
  */
-export function checkRecord(r: GroupRecord, prefix: string, index: MemoryIndex): void {
+export function checkRecords(records: readonly GroupRecord[], prefix: string, registry: Registry): void {
+  registry.grads = null; // this step's gradients are not the last step's
+  for (let r = 0; r < records.length; r++) if (records[r]!.active) checkRecord(records[r]!, prefix, registry);
+}
+
+function checkRecord(r: GroupRecord, prefix: string, registry: Registry): void {
   const slots = r.slots;
   if (r.changed) {
     r.span = undefined;
-    for (const s of slots) if (s.grad !== null && (s.grad !== s.checkedGrad || s.data !== s.checkedData)) checkSlot(s, prefix, index);
+    for (const s of slots) if (s.grad !== null && (s.grad !== s.checkedGrad || s.data !== s.checkedData)) checkSlot(s, prefix, registry);
   }
   if (r.whole) {
     if (r.span === undefined) r.span = flat(slots);
     const span = r.span;
     if (span !== null) {
-      if (span.data.length === span.n && span.grad.length === span.n && span.state.squareAvg.length === span.n) return;
+      if (span.data.length === span.n && span.grad.length === span.n && fits(span.state, span.n)) return;
       r.span = undefined; // detached or shrunk under it: the checks below say which
     }
   }
   for (const s of slots) {
     const n = s.length;
-    if (s.grad !== null && (s.data.length !== n || s.grad.length !== n || s.state.squareAvg.length !== n)) checkSlot(s, prefix, index);
+    if (s.grad !== null && (s.data.length !== n || s.grad.length !== n || !fits(s.state, n))) checkSlot(s, prefix, registry);
   }
+}
+
+/** Whether every state buffer still has `n` elements (a transferred buffer has none). */
+function fits(state: RMSPropState, n: number): boolean {
+  const { squareAvg, gradAvg, momentumBuffer } = state;
+  return squareAvg.length === n && (gradAvg === null || gradAvg.length === n) && (momentumBuffer === null || momentumBuffer.length === n);
 }
 
 /**
@@ -285,14 +273,26 @@ function next(a: FloatArray | null, b: FloatArray | null, n: number): boolean {
  *
  * @internal
  */
-export function ensure(r: GroupRecord, hyper: RMSPropHyper, arena: Arena | null, index: MemoryIndex): RMSPropHyper {
-  const centered = hyper.centered && allocate(r.slots, 'gradAvg', arena);
-  const momentum = hyper.momentum > 0 && allocate(r.slots, 'momentumBuffer', arena);
+export function ensure(r: GroupRecord, hyper: RMSPropHyper, registry: Registry): RMSPropHyper {
+  const centered = hyper.centered && allocate(r.slots, 'gradAvg', registry.arena);
+  const momentum = hyper.momentum > 0 && allocate(r.slots, 'momentumBuffer', registry.arena);
   if (centered || momentum) {
     r.span = undefined;
-    index.map = null;
+    registry.map = null;
   }
   return hyper;
+}
+
+/**
+ * Readies a group for a feature beside the class that is about to step one of its parameters
+ * alone (`SparseRows`, through the `slotOf` hook): the buffers `hyper` needs are allocated, and
+ * its counts may differ from then on.
+ *
+ * @internal
+ */
+export function lend(r: GroupRecord, hyper: RMSPropHyper, registry: Registry): void {
+  r.aligned = false;
+  ensure(r, hyper, registry);
 }
 
 /**
@@ -302,24 +302,26 @@ export function ensure(r: GroupRecord, hyper: RMSPropHyper, arena: Arena | null,
  *
  * @internal
  */
-export function update(r: GroupRecord, arena: Arena | null, index: MemoryIndex): boolean {
+export function update(r: GroupRecord, registry: Registry): boolean {
   const slots = r.slots;
-  const hyper = ensure(r, r.hyper, arena, index);
+  const arena = registry.arena;
+  const hyper = ensure(r, r.hyper, registry);
   const span = spanOf(r);
   if (span !== null) {
     run(arena, span, span.data, span.grad, span.state, hyper);
     for (let i = 0; i < slots.length; i++) slots[i]!.state.step = span.state.step;
     return true;
   }
-  let stepped = false;
+  let stepped = 0;
   for (let i = 0; i < slots.length; i++) {
     const s = slots[i]!;
     if (s.grad !== null) {
       run(arena, s, s.data, s.grad, s.state, hyper);
-      stepped = true;
+      stepped++;
     }
   }
-  return stepped;
+  if (stepped < slots.length) r.aligned = false;
+  return stepped > 0;
 }
 
 /**
@@ -361,64 +363,6 @@ function owns(arena: Arena, x: FloatArray | null): boolean {
 }
 
 /**
- * Every check of one parameter's buffers: `data` has the type and length it was registered
- * with, `grad` is a buffer of that type and length; neither shares memory with the other, with
- * this parameter's state, or (a new object) with another parameter's data or state; and the
- * state is still attached. Throws naming the group and parameter; else remembers the pair as
- * checked.
- *
- * @internal
- */
-export function checkSlot(s: Slot, prefix: string, index: MemoryIndex): void {
-  checkData(s, s.data, prefix);
-  const grad = checkBuffer(s, s.grad, prefix, 'grad', 'or null');
-  const where = at(s.group, s.index);
-  if (overlaps(grad, s.data)) throw new Error(`${prefix}: grad shares memory with data ${where}`);
-  if (s.data !== s.checkedData) {
-    const hit = sharing(s.data, s, index);
-    if (hit !== null) throw new Error(`${prefix}: data ${where} shares memory with ${hit}`);
-    index.map = null; // a new data object: the index is rebuilt when next needed
-  }
-  const hit = sharing(grad, s, index);
-  if (hit !== null) throw new Error(`${prefix}: grad ${where} shares memory with ${hit}`);
-  s.checkedData = s.data;
-  s.checkedGrad = grad;
-  s.owned = undefined;
-}
-
-/**
- * Every registered buffer by the memory it lives in: each parameter's data (as last checked) and
- * state. A data or grad object not seen before is looked up here (a view's `buffer` costs V8 some
- * 25 ns, so this is built once, and again only after a buffer is added or a data object
- * changes: `map` is then set to `null`). @internal
- */
-export interface MemoryIndex {
-  map: Map<ArrayBufferLike, { readonly view: FloatArray; readonly slot: Slot; readonly data: boolean }[]> | null;
-  readonly records: () => readonly GroupRecord[];
-}
-
-/** What of the registered memory `x` (a buffer of `s`) overlaps: another's data or state, or `s`'s own state; else `null`. */
-function sharing(x: FloatArray, s: Slot, index: MemoryIndex): string | null {
-  if (index.map === null) {
-    const map: NonNullable<MemoryIndex['map']> = (index.map = new Map());
-    for (const r of index.records()) {
-      for (const slot of r.slots) {
-        for (const view of [slot.checkedData, slot.state.squareAvg, slot.state.gradAvg, slot.state.momentumBuffer]) {
-          if (view === null) continue;
-          const list = map.get(view.buffer) ?? [];
-          list.push({ view, slot, data: view === slot.checkedData });
-          map.set(view.buffer, list);
-        }
-      }
-    }
-  }
-  for (const { view, slot, data } of index.map.get(x.buffer) ?? []) {
-    if ((slot !== s || !data) && overlaps(x, view)) return slot === s ? 'its own state' : `the ${data ? 'data' : 'state'} of ${at(slot.group, slot.index)}`;
-  }
-  return null;
-}
-
-/**
  * Checks `step()`'s optional gradient map: a map (anything with `get` and `keys`) whose keys are
  * all parameters of this optimizer; a key it does not hold would be a gradient silently unused.
  *
@@ -435,57 +379,3 @@ export function checkGrads(grads: unknown, slots: ReadonlyMap<ParamRef, Slot>, p
   }
 }
 
-/**
- * Checks every parameter's `grad` for `zeroGrad`: `null`, or a buffer of the parameter's type and
- * length that is not detached and, when it is not the one `step()` last checked, shares no
- * registered memory (zeroing a buffer that is a parameter's data would wipe the parameter).
- * Returns the gradients to fill.
- *
- * @internal
- */
-export function zeroable(records: readonly GroupRecord[], index: MemoryIndex): FloatArray[] {
-  const P = 'RMSProp.zeroGrad';
-  const grads: FloatArray[] = [];
-  for (const r of records) {
-    for (const s of r.slots) {
-      const grad: unknown = s.param.grad;
-      if (grad === null) continue;
-      const g = checkBuffer(s, grad, P, 'grad', 'or null');
-      if (g !== s.checkedGrad) {
-        const hit = overlaps(g, s.checkedData) ? 'its own data' : sharing(g, s, index);
-        if (hit !== null) throw new Error(`${P}: grad ${at(s.group, s.index)} shares memory with ${hit}`);
-      }
-      grads.push(g);
-    }
-  }
-  return grads;
-}
-
-/** Checks a buffer against the type and length `s` was registered with. */
-function checkBuffer(s: Slot, x: unknown, prefix: string, name: string, more: string): FloatArray {
-  if (isFloatArray(x) && x instanceof Float64Array === s.f64 && x.length === s.length) return x;
-  // A detached buffer's views have length 0: reported as such by formatValue.
-  const type = isFloatArray(x) && x instanceof Float64Array === s.f64 ? RangeError : TypeError;
-  throw new type(invalid(prefix, name, `a ${s.f64 ? 'Float64Array' : 'Float32Array'} of length ${s.length} ${more}`, x, '', ` ${at(s.group, s.index)}`));
-}
-
-/**
- * Checks that `data` has the type and length `s` was registered with (a parameter cannot change
- * either), and that the state has not been detached under it. Throws naming the group and
- * parameter.
- *
- * @internal
- */
-export function checkData(s: Slot, data: unknown, prefix: string): void {
-  checkBuffer(s, data, prefix, 'data', '(as registered)');
-  attached(s, prefix);
-}
-
-/** Throws when a slot's state buffers were detached under it (transferred, or an arena whose memory grew). @internal */
-export function attached(s: Slot, prefix: string): void {
-  for (const b of [s.state.squareAvg, s.state.gradAvg, s.state.momentumBuffer]) {
-    if (b !== null && b.length !== s.length) {
-      throw new Error(`${prefix}: the state of ${at(s.group, s.index)} is detached (transferred, or the arena's memory grew): its values are lost`);
-    }
-  }
-}

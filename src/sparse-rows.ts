@@ -1,7 +1,7 @@
 // Sparse row updates of 2-D parameters (embedding tables), beside the optimizer: lazy
 // (TensorFlow's) or exact (missed updates replayed). Its own per-row bookkeeping; the optimizer's
-// state is reached through the one narrow hook `slotOf`.
-import { at, checkFloatArray, checkKeys, checkNumber, count, finiteAtLeast0, invalid, overlaps, typeName, wholeAtLeast1 } from './checks.js';
+// records are reached through the one narrow hook `slotOf`.
+import { at, checkFloatArray, checkKeys, checkNumber, count, finiteAtLeast0, invalid, overlaps, readError, typeName, wholeAtLeast1 } from './checks.js';
 import { allFinite, firstNonFinite } from './finite.js';
 import { formatValue } from './format.js';
 import { RMSProp, slotOf } from './optimizer.js';
@@ -11,7 +11,9 @@ import { locate } from './param-groups.js';
 import type { ParamRef } from './param-groups.js';
 import { rmspropDefaults, rmspropStep, zerosLike } from './rmsprop-step.js';
 import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
-import { checkData } from './slots.js';
+import { checkLent } from './memory.js';
+import type { Registry, Slot } from './records.js';
+import { lend } from './slots.js';
 
 /**
  * A sparse gradient for a 2-D parameter (an embedding table): the indices of the rows it
@@ -99,6 +101,22 @@ interface Rows {
   readonly current: Float64Array | null;
   /** The parameter's update count when this last stepped it: a different one means dense steps (or a load) since. */
   seen: number;
+}
+
+/** A checked sparse update, ready to write (see `SparseRows.#prepare`). */
+interface Prepared {
+  readonly data: FloatArray;
+  readonly plan: { readonly width: number; readonly mode: 'lazy' | 'exact'; readonly order: number[]; readonly sums: FloatArray[] };
+  readonly hyper: RMSPropHyper;
+  /** The parameter's update count: the index of this update. */
+  readonly t: number;
+  readonly current: Float64Array | null;
+  /** Whether dense steps made every row current since this last stepped the parameter. */
+  readonly stale: boolean;
+  /** The first update a replay needs, and the learning rate of each from there to `t`. */
+  readonly from: number;
+  readonly lrs: Float64Array;
+  readonly record: Rows | undefined;
 }
 
 const FORMAT = 'rmsprop-sparse-rows';
@@ -208,26 +226,43 @@ export class SparseRows {
    * ```
    */
   step(param: ParamRef, update: SparseUpdate): boolean {
-    if (this.#busy) throw new Error('SparseRows.step: called from a schedule or a getter while a step is under way');
-    this.#busy = true;
+    const P = 'SparseRows.step';
+    if (this.#busy) throw new Error(`${P}: called from a schedule or a getter while a step is under way`);
+    const lent = slotOf(this.#optimizer, param);
+    if (lent === undefined) throw new Error(`${P}: the parameter is not registered with this optimizer`);
+    const registry = lent.registry;
+    if (registry.reading) throw new Error(`${P}: called from a schedule or a getter while a step reads its parameters`);
+    // User code (getters, schedules) runs only while the update is prepared; the optimizer refuses
+    // to step or load then, as it does during its own step.
+    this.#busy = registry.reading = true;
+    let prepared: Prepared | false;
     try {
-      return this.#step(param, update);
+      prepared = this.#prepare(param, update, lent.slot, registry);
     } finally {
-      this.#busy = false;
+      this.#busy = registry.reading = false;
     }
+    if (prepared === false) return false;
+    lend(lent.record, prepared.hyper, registry); // allocates a buffer the options need that the state lacks
+    this.#write(param, lent.slot, prepared);
+    return true;
   }
 
-  #step(param: ParamRef, update: SparseUpdate): boolean {
+  /** Everything a sparse update needs, checked, with every schedule value; `false`: nothing to do. */
+  #prepare(param: ParamRef, update: SparseUpdate, slot: Slot, registry: Registry): Prepared | false {
     const P = 'SparseRows.step';
     const opt = this.#optimizer;
-    const slot = slotOf(opt, param);
-    if (slot === undefined) throw new Error(`${P}: the parameter is not registered with this optimizer`);
     const where = at(slot.group, slot.index);
     const group = resolveOptions(opt.paramGroups[slot.group]!); // each field read once
-    if (isFrozen(group, P, slot.group)) return false;
-    const data: unknown = param.data;
-    checkData(slot, data, P);
+    const frozen = isFrozen(group, P, slot.group);
+    let data: unknown;
+    try {
+      data = param.data;
+    } catch (error) {
+      throw readError(error, P, 'its data', where);
+    }
+    checkLent(slot, data, registry, P);
     const plan = this.#plan(data as FloatArray, update, where);
+    if (frozen) return false; // the update is well formed, and not applied
     const t = slot.state.step;
     const hyper = resolveHyper(group, { ...rmspropDefaults }, t, P, slot.group);
     const record = this.#rows.get(param);
@@ -257,7 +292,14 @@ export class SparseRows {
     const lrs = new Float64Array(t - from);
     const schedule = group.lr;
     for (let u = from; u < t; u++) {
-      const lr: unknown = typeof schedule === 'function' ? schedule(u) : schedule;
+      let lr: unknown = schedule;
+      if (typeof schedule === 'function') {
+        try {
+          lr = schedule(u);
+        } catch (error) {
+          throw new Error(`${P}: the lr schedule of group ${slot.group} threw at update ${u} (replayed): ${error instanceof Error ? error.message : formatValue(error)}`, { cause: error });
+        }
+      }
       if (!finiteAtLeast0.ok(lr)) {
         throw new RangeError(`${P}: invalid lr in group ${slot.group}: the schedule gave ${formatValue(lr)} for update ${u} (replayed); expected ${finiteAtLeast0.allowed}`);
       }
@@ -277,16 +319,19 @@ export class SparseRows {
         );
       }
     }
-    // Everything is checked: write.
-    slotOf(opt, param, hyper); // allocates a buffer the options need that the state lacks
+    return { data: data as FloatArray, plan, hyper, t, current, stale, from, lrs, record };
+  }
+
+  /** Writes a prepared update: replays (exact mode), then the update of each row given. */
+  #write(param: ParamRef, slot: Slot, { data, plan, hyper, t, current, stale, from, lrs, record }: Prepared): void {
     const state = slot.state;
     if (current !== null && stale) current.fill(t);
-    const zeros = zerosLike(plan.sums[0] ?? (data as FloatArray).subarray(0, 0));
+    const zeros = zerosLike(plan.sums[0] ?? data.subarray(0, 0));
     const replay: Mutable<RMSPropHyper> = { ...hyper };
     plan.order.forEach((row, k) => {
       const start = row * plan.width;
       const view = (a: FloatArray | null): FloatArray | null => (a === null ? null : a.subarray(start, start + plan.width));
-      const p = view(data as FloatArray)!;
+      const p = view(data)!;
       const rowState: RMSPropState = { squareAvg: view(state.squareAvg)!, gradAvg: view(state.gradAvg), momentumBuffer: view(state.momentumBuffer), step: 0 };
       if (current !== null) {
         for (let u = current[row]!; u < t; u++) {
@@ -302,7 +347,6 @@ export class SparseRows {
     state.step = t + 1;
     if (record === undefined) this.#rows.set(param, { mode: plan.mode, width: plan.width, current, seen: t + 1 });
     else record.seen = t + 1;
-    return true;
   }
 
   /** Checks an update and sums its repeated rows (in float64); writes nothing. */

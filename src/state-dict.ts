@@ -1,14 +1,14 @@
 // What RMSProp.stateDict() gives and loadStateDict() takes: a plain object of typed-array
 // copies, numbers and strings (structured-clone safe), and the checks a load runs before it
 // writes anything. Text and byte encodings are codecs beside this (state-json.ts).
-import type { Arena } from './backend.js';
 import { at, checkNumber, count, invalid, isFloatArray } from './checks.js';
 import { OPTION_NAMES, checkHyper, checkOptions, checkPolicy, inGroup, isFrozen, resolveOptions } from './options.js';
 import type { GroupHyper, NonFinitePolicy } from './options.js';
 import type { RMSPropHyper } from './rmsprop-step.js';
 import type { FloatArray } from './rmsprop-step.js';
-import { allocate, attached } from './slots.js';
-import type { GroupRecord, Slot } from './slots.js';
+import { attached } from './memory.js';
+import type { GroupRecord, Registry, Slot } from './records.js';
+import { allocate } from './slots.js';
 
 /** The format tag of a saved state. */
 const FORMAT = 'rmsprop-state';
@@ -245,7 +245,17 @@ function restore(e: Entry, path: string, s: Slot, hyper: GroupHyper): SavedParam
  *
  * @internal
  */
-export function commitLoad(plan: LoadPlan, records: readonly GroupRecord[], arena: Arena | null): void {
+export function commitLoad(plan: LoadPlan, records: readonly GroupRecord[], registry: Registry): void {
+  // The saved buffers were checked before user code (getters in the saved object) last ran:
+  // one of them may since have been detached. No user code runs from here on.
+  records.forEach((r, gi) =>
+    r.slots.forEach((s, i) => {
+      const p = plan.states[gi]![i]!;
+      for (const b of [p.squareAvg, p.gradAvg, p.momentumBuffer]) {
+        if (b !== null && b.length !== s.length) throw new Error(`${P}: a saved buffer of ${at(s.group, s.index)} was detached after it was checked; nothing was loaded`);
+      }
+    }),
+  );
   for (const r of records) {
     for (const name of OPTION_NAMES) {
       const d = Object.getOwnPropertyDescriptor(r.group, name);
@@ -256,10 +266,11 @@ export function commitLoad(plan: LoadPlan, records: readonly GroupRecord[], aren
   }
   records.forEach((r, gi) => {
     r.span = undefined;
+    r.aligned = false;
     Object.assign(r.group, plan.hyper[gi]);
     const saved = plan.states[gi]!;
-    if (saved.some((p) => p.gradAvg !== null)) allocate(r.slots, 'gradAvg', arena);
-    if (saved.some((p) => p.momentumBuffer !== null)) allocate(r.slots, 'momentumBuffer', arena);
+    if (saved.some((p) => p.gradAvg !== null)) allocate(r.slots, 'gradAvg', registry.arena);
+    if (saved.some((p) => p.momentumBuffer !== null)) allocate(r.slots, 'momentumBuffer', registry.arena);
     r.slots.forEach((s, i) => {
       const p = saved[i]!;
       s.owned = undefined;
@@ -270,4 +281,5 @@ export function commitLoad(plan: LoadPlan, records: readonly GroupRecord[], aren
       state.step = p.step;
     });
   });
+  registry.map = null;
 }

@@ -49,6 +49,23 @@ describe('createArena', () => {
     expect(view.buffer.byteLength).toBeGreaterThan(0);
   });
 
+  it('owns only what it handed out (views of it included), not other views of its memory', () => {
+    const arena = createArena(64);
+    const a = arena.alloc(8);
+    expect([arena.owns(a), arena.owns(a.subarray(2, 4))]).toEqual([true, true]);
+    const buffer = arena.memory.buffer;
+    expect(arena.owns(new Float32Array(buffer, a.byteOffset + a.byteLength, 4))).toBe(false); // not handed out yet
+    expect(arena.owns(new Float32Array(buffer, 0, 2))).toBe(false); // the reserved bytes
+  });
+
+  it("refuses to allocate once its memory grew (every view it handed out is detached)", () => {
+    const arena = createArena(4);
+    const view = arena.alloc(4);
+    growMemory(arena);
+    expect(view.length).toBe(0);
+    expectError(() => arena.alloc(4), Error, "Arena.alloc: the arena's memory grew, which detached every view it handed out; create a new arena (never grow its memory)");
+  });
+
   it('is frozen', () => {
     const arena = createArena(4);
     expect(Object.isFrozen(arena)).toBe(true);

@@ -437,4 +437,39 @@ describe('MultiSteps against misuse', () => {
       expect(opt.getState(w)!.step).toBe(0);
     }
   });
+
+  it('names the parameter whose grad getter throws, and adds nothing', () => {
+    const r = rig();
+    feed(r, 0);
+    r.ms.step();
+    const before = r.ms.stateDict();
+    feed(r, 1);
+    Object.defineProperty(r.v, 'grad', { get: () => { throw new Error('boom'); }, configurable: true });
+    expectError(() => r.ms.step(), Error, 'MultiSteps.step: reading its grad threw (group 0, param 1): boom');
+    expect(r.ms.stateDict()).toEqual(before);
+  });
+
+  it('refuses a saved buffer detached by a getter after it was checked, and the window is as it was', () => {
+    const r = rig();
+    for (const call of [0, 1]) {
+      feed(r, call);
+      r.ms.step();
+    }
+    const before = r.ms.stateDict();
+    const saved = r.ms.stateDict();
+    const first = saved.params[0]!.acc;
+    const params = [saved.params[0]!, new Proxy(saved.params[1]!, { get: (t, k) => (k === 'acc' && first.length > 0 && structuredClone(first.buffer, { transfer: [first.buffer as ArrayBuffer] }), Reflect.get(t, k)) })];
+    expectError(() => r.ms.loadStateDict({ ...saved, params }), Error, 'MultiSteps.loadStateDict: a saved buffer of (group 0, param 0) was detached after it was checked; the window is as it was');
+    expect(r.ms.stateDict()).toEqual(before);
+  });
+
+  it('returns what the optimizer returns on the last call: true when every group is frozen (it stepped, and nothing changed)', () => {
+    const r = rig({ k: 2 });
+    feed(r, 0);
+    r.ms.step();
+    for (const g of r.opt.paramGroups) g.frozen = true;
+    feed(r, 1);
+    expect(r.ms.step()).toBe(r.opt.step());
+    expect(r.opt.getState(r.w)!.step).toBe(0);
+  });
 });

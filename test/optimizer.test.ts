@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RMSProp, createArena, rmspropDefaults } from '../src/index.js';
+import { RMSProp, SparseRows, clipGradNorm, createArena, rmspropDefaults } from '../src/index.js';
 import type { FloatArray, ParamGroup, ParamRef, RMSPropOptions } from '../src/index.js';
 import { expectError } from './support/expect-error.js';
 import { normals, rng } from './support/random.js';
@@ -610,6 +610,56 @@ describe('a group laid out flat (views of one buffer) is stepped as one span', (
     expect(optFlat.getState(flat[0]!)!.step).toBe(8);
   });
 
+  it('keeps each update count of a flat group whose counts were made unequal by SparseRows or a load', () => {
+    // With bias correction the count enters the arithmetic, so a span run with one count for all
+    // would show in the values as well as in the counts.
+    const options = { momentum: 0.9, biasCorrection: true };
+    const { flat, separate, grad } = flatAndSeparate(Float64Array, [4, 4, 4], 65);
+    const optFlat = new RMSProp(flat, options);
+    const optSep = new RMSProp(separate, options);
+    const dense = (t: number): void => {
+      grad.set(normals(rng(400 + t), grad.length));
+      separate.forEach((p, i) => (p.grad = Float64Array.from(flat[i]!.grad!)));
+      optFlat.step();
+      optSep.step();
+    };
+    const same = (): void =>
+      flat.forEach((p, i) => {
+        expect(Array.from(p.data)).toEqual(Array.from(separate[i]!.data));
+        expect(optFlat.getState(p)!.step).toBe(optSep.getState(separate[i]!)!.step);
+        expect(Array.from(optFlat.getState(p)!.squareAvg)).toEqual(Array.from(optSep.getState(separate[i]!)!.squareAvg));
+      });
+    dense(0);
+    const update = { width: 2, rows: [1], grad: Float64Array.of(0.5, -2) };
+    expect(new SparseRows(optFlat).step(flat[1]!, update)).toBe(true);
+    expect(new SparseRows(optSep).step(separate[1]!, update)).toBe(true);
+    for (let t = 1; t < 4; t++) dense(t);
+    same();
+    expect(optFlat.getState(flat[1]!)!.step).toBe(5);
+    expect(optFlat.getState(flat[0]!)!.step).toBe(4);
+    // A load whose counts differ, into an optimizer whose counts were equal.
+    const saved = optSep.stateDict();
+    const fresh = flatAndSeparate(Float64Array, [4, 4, 4], 65);
+    const optFresh = new RMSProp(fresh.flat, options);
+    fresh.grad.set(grad);
+    optFresh.step();
+    optFresh.loadStateDict(saved);
+    fresh.flat.forEach((p, i) => p.data.set(separate[i]!.data));
+    flat.forEach((p, i) => p.data.set(separate[i]!.data));
+    const [a, b] = [optFresh, optFlat];
+    for (let t = 4; t < 7; t++) {
+      grad.set(normals(rng(400 + t), grad.length));
+      fresh.grad.set(grad);
+      a.step();
+      b.step();
+    }
+    fresh.flat.forEach((p, i) => {
+      expect(Array.from(p.data)).toEqual(Array.from(flat[i]!.data));
+      expect(a.getState(p)!.step).toBe(b.getState(flat[i]!)!.step);
+    });
+    expect(a.getState(fresh.flat[1]!)!.step).toBe(8);
+  });
+
   it('steps a flat group in an arena through the SIMD kernel as one span, equal to the one-by-one SIMD run', () => {
     const arena = createArena(1024);
     const block = arena.alloc(24);
@@ -747,6 +797,9 @@ describe('buffers that share memory with what the optimizer holds', () => {
     ["a data swapped for another parameter's state", (p: Param, q: Param, o: RMSProp): void => void ((p as { data: FloatArray }).data = o.getState(q)!.momentumBuffer!), 'RMSProp.step: data (group 0, param 0) shares memory with the state of (group 0, param 1)'],
     ["a grad that is another parameter's data", (p: Param, q: Param): void => void (p.grad = q.data), 'RMSProp.step: grad (group 0, param 0) shares memory with the data of (group 0, param 1)'],
     ["a grad that is the parameter's own state", (p: Param, _q: Param, o: RMSProp): void => void (p.grad = o.getState(p)!.squareAvg), 'RMSProp.step: grad (group 0, param 0) shares memory with its own state'],
+    // Only the data changes, to memory that is another parameter's unchanged gradient.
+    ["a data swapped for another parameter's gradient", (p: Param, q: Param): void => void ((p as { data: FloatArray }).data = q.grad!), 'RMSProp.step: data (group 0, param 0) shares memory with the grad of (group 0, param 1)'],
+    ["a data swapped for another view of another parameter's gradient", (p: Param, q: Param): void => void ((p as { data: FloatArray }).data = new Float32Array(q.grad!.buffer, q.grad!.byteOffset, 2)), 'RMSProp.step: data (group 0, param 0) shares memory with the grad of (group 0, param 1)'],
   ])('refuses %s, writing nothing', (_n, spoil, message) => {
     const { p, q, opt } = two();
     const datas = [p.data, q.data];
@@ -770,6 +823,108 @@ describe('buffers that share memory with what the optimizer holds', () => {
     structuredClone(q.grad!.buffer, { transfer: [q.grad!.buffer as ArrayBuffer] });
     expectError(() => opt.zeroGrad(), RangeError, 'RMSProp.zeroGrad: invalid grad: expected a Float32Array of length 2 or null, got a Float32Array of length 0 (detached) (group 0, param 1)');
     expect(Array.from(p.grad)).toEqual([5, 5]);
+  });
+});
+
+describe('memory shared with what the optimizer holds, found whichever buffer changed and whenever', () => {
+  it("zeroGrad refuses to zero a gradient that is now another parameter's data", () => {
+    const [a, b] = makeParams(81, [3, 3]);
+    fillGrads([a!, b!], 1);
+    const opt = new RMSProp([a!, b!]);
+    opt.step();
+    (b as { data: FloatArray }).data = a!.grad!;
+    const grad = Array.from(a!.grad!);
+    expectError(() => opt.zeroGrad(), Error, 'RMSProp.zeroGrad: grad (group 0, param 0) shares memory with the data of (group 0, param 1)');
+    expect(Array.from(a!.grad!)).toEqual(grad);
+  });
+
+  it.each([
+    ["another parameter's state", (o: RMSProp, w: Param) => o.getState(w)!.squareAvg, 'RMSProp.addParamGroup: data (group 1, param 0) shares memory with the state of (group 0, param 0)'],
+    ["another parameter's gradient", (_o: RMSProp, w: Param) => w.grad!, 'RMSProp.addParamGroup: data (group 1, param 0) shares memory with the grad of (group 0, param 0)'],
+  ])("addParamGroup refuses a parameter whose data is %s, changing nothing", (_n, buffer, message) => {
+    const [w] = makeParams(82, [4]);
+    fillGrads([w!], 1);
+    const opt = new RMSProp([w!]);
+    opt.step();
+    const before = snapshot(opt);
+    expectError(() => opt.addParamGroup({ params: [{ data: buffer(opt, w!), grad: new Float32Array(4).fill(1) }] }), Error, message);
+    expect(snapshot(opt)).toEqual(before);
+    expect(opt.paramGroups.length).toBe(1);
+  });
+
+  it('refuses a parameter that is a view of arena memory the arena did not hand out (its state would be put on it)', () => {
+    const arena = createArena(64);
+    const raw = new Float32Array(arena.memory.buffer, 16, 8);
+    expectError(
+      () => new RMSProp([{ data: raw, grad: new Float32Array(8) }], { arena }),
+      Error,
+      "RMSProp: data (group 0, param 0) is a view of the arena's memory that arena.alloc did not hand out: the arena would hand the same memory out again",
+    );
+    expect(arena.used).toBe(0);
+    expect(arena.owns(raw)).toBe(false);
+    expect(arena.owns(arena.alloc(4))).toBe(true);
+  });
+
+  it.each(['momentumBuffer', 'gradAvg'] as const)('step() finds a detached %s (switched on after registration, then transferred) before writing anything', (kind) => {
+    for (const layout of ['separate', 'flat'] as const) {
+      const { flat, separate, grad } = flatAndSeparate(Float32Array, [3, 3], 83);
+      const params = layout === 'flat' ? flat : separate;
+      if (layout === 'flat') grad.fill(0.5);
+      else for (const p of separate) p.grad = new Float32Array(3).fill(0.5);
+      const opt = new RMSProp(params);
+      opt.step();
+      Object.assign(opt.paramGroups[0]!, { momentum: 0.9, centered: true }); // buffers of their own
+      opt.step();
+      expect(opt.getState(params[1]!)![kind]!.buffer).not.toBe(opt.getState(params[1]!)!.squareAvg.buffer);
+      const data = params.map((p) => Array.from(p.data));
+      const buffer = opt.getState(params[1]!)![kind]!.buffer as ArrayBuffer;
+      structuredClone(buffer, { transfer: [buffer] });
+      expectError(() => opt.step(), Error, "RMSProp.step: the state of (group 0, param 0) is detached (transferred, or the arena's memory grew): its values are lost");
+      expect(params.map((p) => Array.from(p.data))).toEqual(data);
+    }
+  });
+});
+
+describe('parameters that misbehave: getters that throw, resizable buffers, values float32 cannot hold', () => {
+  it.each([
+    ['step', (o: RMSProp) => o.step(), 'RMSProp.step: reading its grad or data threw (group 1, param 0): boom'],
+    ['zeroGrad', (o: RMSProp) => o.zeroGrad(), 'RMSProp.zeroGrad: reading its grad threw (group 1, param 0): boom'],
+    ['clipGradNorm', (o: RMSProp) => clipGradNorm(o.paramGroups, 1), 'clipGradNorm: reading its grad threw (group 1, param 0): boom'],
+  ] as const)('%s names the parameter whose grad getter throws, and writes nothing', (_n, call, message) => {
+    const params = makeParams(90, [3, 2]);
+    fillGrads(params, 1);
+    const opt = new RMSProp([{ params: [params[0]!] }, { params: [params[1]!] }]);
+    opt.step();
+    const before = [snapshot(opt), params.map((p) => Array.from(p.grad!))];
+    Object.defineProperty(params[1]!, 'grad', { get: () => { throw new Error('boom'); } });
+    expectError(() => call(opt), Error, message);
+    expect([snapshot(opt), [Array.from(params[0]!.grad!)]]).toEqual([before[0], [before[1]![0]]]);
+  });
+
+  it('refuses a view of a resizable buffer, at registration and when a step is given one', () => {
+    // ES2024 (Node 20 has it): typed as the ES2022 library knows ArrayBuffer's constructor.
+    const Resizable = ArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => ArrayBuffer;
+    const resizable = (n: number): Float32Array => new Float32Array(new Resizable(4 * n, { maxByteLength: 64 }));
+    expectError(
+      () => new RMSProp([{ data: resizable(4), grad: null }]),
+      TypeError,
+      'RMSProp: invalid data: expected a view of a fixed-size buffer, got a Float32Array of length 4 on a resizable buffer (group 0, param 0)',
+    );
+    const w = { data: new Float32Array(4), grad: new Float32Array(4) as Float32Array | null };
+    const opt = new RMSProp([w]);
+    w.grad = resizable(4);
+    expectError(() => opt.step(), TypeError, 'RMSProp.step: invalid grad: expected a view of a fixed-size buffer, got a Float32Array of length 4 on a resizable buffer (group 0, param 0)');
+    expect(opt.getState(w)!.step).toBe(0);
+  });
+
+  it('refuses an initialAccumulator a float32 state cannot hold (it would be Infinity), for float32 parameters only', () => {
+    expectError(
+      () => new RMSProp([{ params: [{ data: new Float64Array(2), grad: null }] }, { params: [{ data: new Float32Array(2), grad: null }], initialAccumulator: 1e39 }]),
+      RangeError,
+      'RMSProp: invalid initialAccumulator in group 1: expected a number a Float32Array holds (at most 3.4028234663852886e+38) for (group 1, param 0), got 1e+39',
+    );
+    const opt = new RMSProp([{ data: new Float64Array(2), grad: null }], { initialAccumulator: 1e39 });
+    expect(opt.getState(opt.paramGroups[0]!.params[0]!)!.squareAvg[0]).toBe(1e39);
   });
 });
 
@@ -828,6 +983,8 @@ describe('what the optimizer hands out is read-only', () => {
     expect(view.step).toBe(1);
     expect(view.squareAvg).toBe(square);
     expect(view.gradAvg).toBeNull();
+    expect(opt.getState(params[0]!)).toBe(view); // one view per parameter, however often asked
+    expect(opt.getState({ data: new Float32Array(1), grad: null })).toBeUndefined();
   });
 
   it('defaults cannot be replaced', () => {

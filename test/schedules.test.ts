@@ -68,6 +68,7 @@ describe('the built-in schedules', () => {
     [() => cosineAnnealing(0.1, { tMax: 0 }), RangeError, 'cosineAnnealing: invalid tMax: expected a whole number >= 1, got 0'],
     [() => cosineAnnealing(undefined as never, { tMax: 10 }), TypeError, 'cosineAnnealing: invalid lr: expected a finite number >= 0, got undefined'],
     [() => oneCycle({ maxLr: 0.1, totalSteps: 10, pctStart: 1 }), RangeError, 'oneCycle: invalid pctStart: expected a number in (0, 1), got 1'],
+    [() => oneCycle({ maxLr: 0.1, totalSteps: 10, pctStart: 0.1 }), RangeError, 'oneCycle: invalid pctStart: expected a number in (0, 1) other than 1 / totalSteps (the warm-up would have no length), got 0.1 with totalSteps 10'],
     [() => oneCycle({ maxLr: 0.1, totalSteps: 10, divFactor: 0 }), RangeError, 'oneCycle: invalid divFactor: expected a finite number > 0, got 0'],
     [() => oneCycle({ maxLr: 0.1, totalSteps: 10, finalDivFactor: Infinity }), RangeError, 'oneCycle: invalid finalDivFactor: expected a finite number > 0, got Infinity'],
     [() => oneCycle({ maxLr: -0.1, totalSteps: 10 }), RangeError, 'oneCycle: invalid maxLr: expected a finite number >= 0, got -0.1'],

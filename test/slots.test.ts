@@ -4,19 +4,26 @@ import { buildGroups } from '../src/param-groups.js';
 import type { ParamRef } from '../src/param-groups.js';
 import { rmspropDefaults } from '../src/rmsprop-step.js';
 import type { FloatArray } from '../src/rmsprop-step.js';
-import { allocate, checkRecord, createRecords, nonFinite, readRecord, spanOf } from '../src/slots.js';
 import type { Arena } from '../src/backend.js';
-import type { MemoryIndex } from '../src/slots.js';
-
-/** A memory index over nothing registered: these tests check one group at a time. */
-const index: MemoryIndex = { map: null, records: () => [] };
+import type { GroupRecord, Registry } from '../src/records.js';
+import { allocate, checkRecords, createRecords, nonFinite, readRecord, spanOf } from '../src/slots.js';
 import { expectError } from './support/expect-error.js';
+
+/** A registry with nothing registered: these tests check one group at a time. */
+const registry = (arena: Arena | null = null): Registry => ({ records: () => [], arena, reading: false, map: null, grads: null });
+
+/** What a step does to one active group before it writes: read, then check. */
+function readRecord1(r: GroupRecord): void {
+  r.active = true;
+  readRecord(r, undefined, 'X');
+}
+const checkRecord = (r: GroupRecord): void => checkRecords([r], 'X', registry());
 
 const base = { ...rmspropDefaults, frozen: false };
 
 function records(specs: readonly { params: ParamRef[]; [k: string]: unknown }[], arena: Arena | null = null) {
   const { groups, params } = buildGroups(specs, base, [], 0, 'X');
-  return createRecords(groups, params, arena, 'X');
+  return createRecords(groups, params, registry(arena), 'X');
 }
 
 const param = (data: FloatArray, grad: FloatArray | null = null): { data: FloatArray; grad: FloatArray | null } => ({ data, grad });
@@ -94,47 +101,47 @@ describe('readRecord, checkRecord and spanOf', () => {
 
   it('see a flat group as one span: views over all of it, made once', () => {
     const { params, r } = flat(10, [4, 1, 5]);
-    readRecord(r, undefined);
-    checkRecord(r, 'X', index);
+    readRecord1(r);
+    checkRecord(r);
     const span = spanOf(r)!;
     expect(span.n).toBe(10);
     expect(span.data.buffer).toBe(params[0]!.data.buffer);
     expect(span.data.length).toBe(10);
     expect(span.state.squareAvg.length).toBe(10);
-    readRecord(r, undefined);
-    checkRecord(r, 'X', index);
+    readRecord1(r);
+    checkRecord(r);
     expect(spanOf(r)).toBe(span);
   });
 
   it('see no span when a gradient is missing, the parameters are not adjacent, or there is only one', () => {
     const { params, r } = flat(10, [4, 6]);
     params[1]!.grad = null;
-    readRecord(r, undefined);
-    checkRecord(r, 'X', index);
+    readRecord1(r);
+    checkRecord(r);
     expect(spanOf(r)).toBeNull();
     const gap = [param(new Float32Array(8).subarray(0, 3), new Float32Array(8).subarray(0, 3)), param(new Float32Array(4), new Float32Array(4))];
     const [r2] = records([{ params: gap }]);
-    readRecord(r2!, undefined);
-    checkRecord(r2!, 'X', index);
+    readRecord1(r2!);
+    checkRecord(r2!);
     expect(spanOf(r2!)).toBeNull();
     const [r3] = records([{ params: [param(new Float32Array(3), new Float32Array(3))] }]);
-    readRecord(r3!, undefined);
-    checkRecord(r3!, 'X', index);
+    readRecord1(r3!);
+    checkRecord(r3!);
     expect(spanOf(r3!)).toBeNull();
   });
 
   it('work the span out again when a buffer changes', () => {
     const { params, grad, r } = flat(10, [5, 5]);
-    readRecord(r, undefined);
-    checkRecord(r, 'X', index);
+    readRecord1(r);
+    checkRecord(r);
     const first = spanOf(r)!;
     params[1]!.grad = new Float32Array(5); // not adjacent any more
-    readRecord(r, undefined);
-    checkRecord(r, 'X', index);
+    readRecord1(r);
+    checkRecord(r);
     expect(spanOf(r)).toBeNull();
     params[1]!.grad = grad.subarray(5, 10); // adjacent again, a new view
-    readRecord(r, undefined);
-    checkRecord(r, 'X', index);
+    readRecord1(r);
+    checkRecord(r);
     const again = spanOf(r)!;
     expect(again).not.toBe(first);
     expect(again.grad.length).toBe(10);
@@ -142,18 +149,18 @@ describe('readRecord, checkRecord and spanOf', () => {
 
   it('find a detached buffer in a span by its own views, and say which parameter', () => {
     const { grad, r } = flat(10, [5, 5]);
-    readRecord(r, undefined);
-    checkRecord(r, 'X', index);
+    readRecord1(r);
+    checkRecord(r);
     structuredClone(grad.buffer, { transfer: [grad.buffer as ArrayBuffer] });
-    readRecord(r, undefined);
-    expectError(() => checkRecord(r, 'X', index), RangeError, 'X: invalid grad: expected a Float32Array of length 5 or null, got a Float32Array of length 0 (detached) (group 0, param 0)');
+    readRecord1(r);
+    expectError(() => checkRecord(r), RangeError, 'X: invalid grad: expected a Float32Array of length 5 or null, got a Float32Array of length 0 (detached) (group 0, param 0)');
   });
 
   it('find the first non-finite gradient of an active group', () => {
     const { params, r } = flat(10, [5, 5]);
     params[1]!.grad![2] = -Infinity;
     r.active = true;
-    readRecord(r, undefined);
+    readRecord1(r);
     expect(nonFinite([r])).toBe(r.slots[1]);
     r.active = false;
     expect(nonFinite([r])).toBeNull();

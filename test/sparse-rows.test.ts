@@ -240,7 +240,7 @@ describe('SparseRows.step with a structurally bad update', () => {
 
 describe('SparseRows.step writes nothing when it throws', () => {
   it.each([
-    ['throws', (): number => { throw new Error('the schedule broke'); }, Error, 'the schedule broke'],
+    ['throws', (): number => { throw new Error('the schedule broke'); }, Error, `${S}: the lr schedule of group 0 threw at update 1 (replayed): the schedule broke`],
     ['gives NaN', (): number => NaN, RangeError, `${S}: invalid lr in group 0: the schedule gave NaN for update 1 (replayed); expected a finite number >= 0`],
     ['gives -1', (): number => -1, RangeError, `${S}: invalid lr in group 0: the schedule gave -1 for update 1 (replayed); expected a finite number >= 0`],
   ] as const)('for a schedule that %s at a replayed update: a later call is as if it never happened', (_n, fail, type, message) => {
@@ -471,6 +471,59 @@ describe('SparseRows against misuse', () => {
     );
     expect(Array.from(emb.data)).toEqual(before);
     expect(opt.getState(emb)!.step).toBe(0);
+  });
+
+  it("refuses to run from the optimizer's schedule, and keeps the optimizer from stepping or loading from its own", () => {
+    const emb = table(Float32Array);
+    const dense = { data: new Float32Array(4).fill(1), grad: new Float32Array(4).fill(0.5) };
+    let call: (() => unknown) | null = null;
+    const lr = (): number => (call?.(), 0.01);
+    const opt = new RMSProp([{ params: [dense] }, { params: [emb], lr }], OPTIONS);
+    const sparse = new SparseRows(opt);
+    const before = { ...bits(opt, emb), dense: Array.from(dense.data) };
+    // The optimizer's step calls the schedule, which calls SparseRows.step: refused.
+    call = () => sparse.step(emb, exact([1], g4));
+    expectError(() => opt.step(), Error, `RMSProp.step: the lr schedule of group 1 threw at update 0: ${S}: called from a schedule or a getter while a step reads its parameters`);
+    // SparseRows.step calls the schedule, which steps or loads the optimizer: refused.
+    const saved = opt.stateDict();
+    for (const [inner, name] of [[() => opt.step(), 'RMSProp.step'], [() => opt.loadStateDict(saved), 'RMSProp.loadStateDict']] as const) {
+      call = inner;
+      expectError(() => sparse.step(emb, exact([1], g4)), Error, `${S}: the lr schedule of group 1 threw at update 0: ${name}: called from a schedule or a getter while a step reads its parameters`);
+    }
+    call = null;
+    expect({ ...bits(opt, emb), dense: Array.from(dense.data) }).toEqual(before);
+  });
+
+  it.each([
+    ["another parameter's data", (_o: RMSProp, d: Param) => d.data, '(group 0, param 0)', 'the data of (group 0, param 1)'],
+    ["another parameter's state", (o: RMSProp, d: Param) => o.getState(d)!.squareAvg, '(group 0, param 0)', 'the state of (group 0, param 1)'],
+    ["another parameter's gradient", (_o: RMSProp, d: Param) => d.grad!, '(group 0, param 0)', 'the grad of (group 0, param 1)'],
+  ] as const)('refuses a data swapped for %s, writing nothing', (_n, target, at, hit) => {
+    const emb = table(Float32Array);
+    const dense = { data: Float32Array.from(normals(rng(3), ROWS * WIDTH)), grad: new Float32Array(ROWS * WIDTH).fill(0.5) };
+    const opt = new RMSProp([emb, dense], OPTIONS);
+    const sparse = new SparseRows(opt);
+    opt.step();
+    const before = { ...bits(opt, dense), grad: Array.from(dense.grad) };
+    (emb as { data: FloatArray }).data = target(opt, dense);
+    expectError(() => sparse.step(emb, exact([1], g4)), Error, `${S}: data ${at} shares memory with ${hit}`);
+    expect({ ...bits(opt, dense), grad: Array.from(dense.grad) }).toEqual(before);
+  });
+
+  it("names the parameter whose data getter throws", () => {
+    const emb = table(Float32Array);
+    const sparse = new SparseRows(new RMSProp([emb]));
+    Object.defineProperty(emb, 'data', { get: () => { throw new Error('boom'); } });
+    expectError(() => sparse.step(emb, exact([1], g4)), Error, `${S}: reading its data threw (group 0, param 0): boom`);
+  });
+
+  it('checks an update to a frozen group as any other before returning false', () => {
+    const emb = table(Float32Array);
+    const opt = new RMSProp([{ params: [emb], frozen: true }], OPTIONS);
+    const sparse = new SparseRows(opt);
+    expectError(() => sparse.step(emb, { width: 5, rows: [99], grad: new Float64Array(1) }), RangeError, `${S}: invalid width: expected a whole number >= 1 that divides the data length 24, got 5 (group 0, param 0)`);
+    expectError(() => sparse.step(emb, { width: WIDTH, rows: [99], grad: g4 }), RangeError, `${S}: invalid row index 99 at position 0: expected a whole number in [0, 6) (group 0, param 0)`);
+    expect(sparse.step(emb, exact([1], g4))).toBe(false);
   });
 
   it('takes rows as any array-like of indices', () => {

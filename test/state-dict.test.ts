@@ -282,3 +282,19 @@ describe('loadStateDict with a bad state', () => {
     expect(snapshot(opt)).toEqual(before);
   });
 });
+
+describe('loadStateDict with a saved object that changes while it is read', () => {
+  it('refuses a buffer detached by a getter after it was checked, changing nothing', () => {
+    const { opt, state } = saved();
+    const s = state as unknown as RMSPropStateDict;
+    const victim = s.groups[0]!.params[0]!.squareAvg;
+    const later = s.groups[1]!.params[0]!;
+    const buffer = later.momentumBuffer;
+    Object.defineProperty(later, 'momentumBuffer', {
+      get: () => (victim.length > 0 && structuredClone(victim.buffer, { transfer: [victim.buffer as ArrayBuffer] }), buffer),
+    });
+    const before = snapshot(opt);
+    expectError(() => opt.loadStateDict(s), Error, `${P}a saved buffer of (group 0, param 0) was detached after it was checked; nothing was loaded`);
+    expect(snapshot(opt)).toEqual(before);
+  });
+});

@@ -46,9 +46,7 @@
     (local $vlrIn v128)
     (local $vlrOut v128)
     (local $P v128) (local $G v128) (local $V v128) (local $S v128) (local $M v128) (local $D v128) (local $U v128) (local $B v128)
-    (local $MM v128) (local $W v128)
     (local $sP f32) (local $sG f32) (local $sV f32) (local $sS f32) (local $sM f32) (local $sD f32) (local $sU f32) (local $sB f32)
-    (local $sMM f32)
     (local.set $centered (i32.and (local.get $flags) (i32.const 1)))
     (local.set $hasMomentum (i32.and (local.get $flags) (i32.const 2)))
     (local.set $nesterov (i32.and (local.get $flags) (i32.const 4)))
@@ -84,11 +82,9 @@
           (local.set $M (f32x4.add (f32x4.mul (local.get $valpha) (v128.load (i32.add (local.get $ga) (local.get $i)))) (f32x4.mul (local.get $vbeta) (local.get $G))))
           (v128.store (i32.add (local.get $ga) (local.get $i)) (local.get $M))
           (if (local.get $biased) (then (local.set $M (f32x4.div (local.get $M) (local.get $vcorr)))))
-          (local.set $MM (f32x4.mul (local.get $M) (local.get $M)))
-          ;; where both averages overflowed, S - MM is inf - inf: the variance is beyond float32's
-          ;; range, so S = inf (the step is then 0, as without centering), not NaN
-          (local.set $W (v128.and (f32x4.eq (local.get $S) (v128.const f32x4 inf inf inf inf)) (f32x4.eq (local.get $MM) (v128.const f32x4 inf inf inf inf))))
-          (local.set $S (v128.bitselect (v128.const f32x4 inf inf inf inf) (f32x4.sub (local.get $S) (local.get $MM)) (local.get $W)))
+          ;; M*M capped at the largest float32: where both averages overflowed, S - M*M is then
+          ;; inf - max = inf (the step 0, as without centering), not inf - inf = NaN
+          (local.set $S (f32x4.sub (local.get $S) (f32x4.min (f32x4.mul (local.get $M) (local.get $M)) (v128.const f32x4 0x1.fffffep+127 0x1.fffffep+127 0x1.fffffep+127 0x1.fffffep+127))))
           ;; rounding can push the variance below zero: where S + epsIn <= 0, S = 0
           (local.set $S (v128.bitselect (v128.const f32x4 0 0 0 0) (local.get $S) (f32x4.le (f32x4.add (local.get $S) (local.get $vepsIn)) (v128.const f32x4 0 0 0 0))))))
         (local.set $D (f32x4.add (f32x4.sqrt (f32x4.add (local.get $S) (local.get $vepsIn))) (local.get $vepsOut)))
@@ -117,11 +113,8 @@
           (local.set $sM (f32.add (f32.mul (local.get $alpha) (f32.load (i32.add (local.get $ga) (local.get $i)))) (f32.mul (local.get $beta) (local.get $sG))))
           (f32.store (i32.add (local.get $ga) (local.get $i)) (local.get $sM))
           (if (local.get $biased) (then (local.set $sM (f32.div (local.get $sM) (local.get $corr)))))
-          (local.set $sMM (f32.mul (local.get $sM) (local.get $sM)))
-          ;; both averages overflowed: inf, not inf - inf
-          (if (i32.and (f32.eq (local.get $sS) (f32.const inf)) (f32.eq (local.get $sMM) (f32.const inf)))
-            (then (local.set $sS (f32.const inf)))
-            (else (local.set $sS (f32.sub (local.get $sS) (local.get $sMM)))))
+          ;; M*M capped at the largest float32, as above
+          (local.set $sS (f32.sub (local.get $sS) (f32.min (f32.mul (local.get $sM) (local.get $sM)) (f32.const 0x1.fffffep+127))))
           ;; rounding can push the variance below zero: where S + epsIn <= 0, S = 0
           (if (f32.le (f32.add (local.get $sS) (local.get $epsIn)) (f32.const 0)) (then (local.set $sS (f32.const 0))))))
         (local.set $sD (f32.add (f32.sqrt (f32.add (local.get $sS) (local.get $epsIn))) (local.get $epsOut)))
