@@ -4,6 +4,7 @@
 // other buffers, and no state may be read after it is gone (detached). These are the checks,
 // for every way a buffer can change: at registration, at a step, at `zeroGrad`, at a sparse step.
 import { at, invalid, isFloatArray, overlaps, readError } from './checks.js';
+import type { Arena } from './backend.js';
 import type { Located } from './param-groups.js';
 import type { Owner, Registry, Slot } from './records.js';
 import type { FloatArray } from './rmsprop-step.js';
@@ -119,37 +120,54 @@ function resizable(x: FloatArray): boolean {
   return b.resizable === true || b.growable === true;
 }
 
-function fixedSize(x: FloatArray, prefix: string, name: string, where: string): void {
+/** Refuses a new buffer whose length could change, or that lies in arena memory the arena may still hand out. */
+function fixedSize(x: FloatArray, prefix: string, name: string, where: string, arena: Arena | null): void {
   if (resizable(x)) throw new TypeError(invalid(prefix, name, 'a view of a fixed-size buffer', x, '', ` on a resizable buffer ${where}`));
+  if (arena !== null && x.buffer === arena.memory.buffer && !arena.owns(x)) {
+    throw new Error(`${prefix}: ${name} ${where} is a view of the arena's memory that arena.alloc did not hand out: the arena would hand the same memory out again`);
+  }
 }
 
-/** Adds the gradients the last step read (of its active groups) to `check`, where it has new buffers. */
-function lastGrads(check: Check, registry: Registry, skip: (s: Slot) => boolean = () => false): void {
+/** Adds the gradients of this step (of its active groups; but those `skip` says) to `check`, where it has new buffers. */
+function stepGrads(check: Check, registry: Registry, skip: (s: Slot) => boolean): void {
   for (const r of registry.records()) for (const s of r.slots) if (!skip(s)) check.add(s.grad, s, 'grad', false);
+}
+
+/** Adds every parameter's gradient as it is now (read once) to `check`, where it has new buffers. */
+function currentGrads(check: Check, registry: Registry, prefix: string): void {
+  for (const r of registry.records()) {
+    for (const s of r.slots) {
+      const grad = read(s, 'grad', prefix);
+      if (isFloatArray(grad)) check.add(grad, s, 'grad', false);
+    }
+  }
 }
 
 /**
  * Registration: each new parameter's data against what the optimizer holds (every registered
- * parameter's data and state, and the gradients of the last step) and against the arena,
- * before anything is allocated.
+ * parameter's data, state and gradient, as they are now) and against the arena, before
+ * anything is allocated.
  *
  * @internal
  */
 export function checkNew(params: readonly (readonly Located[])[], registry: Registry, prefix: string): void {
-  const arena = registry.arena;
   const check = new Check();
   for (const list of params) {
     for (const p of list) {
-      const where = at(p.group, p.index);
-      fixedSize(p.data, prefix, 'data', where);
-      if (arena !== null && !arena.owns(p.data) && p.data.buffer === arena.memory.buffer) {
-        throw new Error(`${prefix}: data ${where} is a view of the arena's memory that arena.alloc did not hand out: the arena would hand the same memory out again`);
-      }
+      fixedSize(p.data, prefix, 'data', at(p.group, p.index), registry.arena);
       check.add(p.data, p, 'data', true);
     }
   }
-  check.registered(registry, new Set());
-  lastGrads(check, registry);
+  // Each registered parameter's data as it is now (one without a gradient may have moved since
+  // a step last checked it), and its state.
+  for (const r of registry.records()) {
+    for (const s of r.slots) {
+      const data = read(s, 'data', prefix);
+      check.add(isFloatArray(data) ? data : s.checkedData, s, 'data', false);
+      for (const view of [s.state.squareAvg, s.state.gradAvg, s.state.momentumBuffer]) check.add(view, s, 'state', false);
+    }
+  }
+  currentGrads(check, registry, prefix);
   check.run(prefix);
 }
 
@@ -171,19 +189,19 @@ export function checkSlots(slots: readonly Slot[], prefix: string, registry: Reg
     const where = at(s.group, s.index);
     if (overlaps(grad, s.data)) throw new Error(`${prefix}: grad shares memory with data ${where}`);
     if (s.data !== s.checkedData) {
-      fixedSize(s.data, prefix, 'data', where);
+      fixedSize(s.data, prefix, 'data', where, registry.arena);
       check.add(s.data, s, 'data', true);
       replaced.add(s);
     }
     if (grad !== s.checkedGrad) {
-      fixedSize(grad, prefix, 'grad', where);
+      fixedSize(grad, prefix, 'grad', where, registry.arena);
       check.add(grad, s, 'grad', true);
     }
   }
   if (!check.empty) {
     check.registered(registry, replaced);
     // The gradients that did not change, for the new data (a gradient may not be a data).
-    if (replaced.size > 0) lastGrads(check, registry, (s) => s.grad !== s.checkedGrad);
+    if (replaced.size > 0) stepGrads(check, registry, (s) => s.grad !== s.checkedGrad);
     check.run(prefix);
   }
   for (const s of slots) {
@@ -205,11 +223,11 @@ export function checkLent(s: Slot, data: unknown, registry: Registry, prefix: st
   checkData(s, data, prefix);
   const x = data as FloatArray;
   if (x === s.checkedData) return;
-  fixedSize(x, prefix, 'data', at(s.group, s.index));
+  fixedSize(x, prefix, 'data', at(s.group, s.index), registry.arena);
   const check = new Check();
   check.add(x, s, 'data', true);
   check.registered(registry, new Set([s]));
-  lastGrads(check, registry);
+  currentGrads(check, registry, prefix);
   check.run(prefix);
 }
 

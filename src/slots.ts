@@ -266,7 +266,8 @@ function flat(slots: readonly Slot[]): Span | null {
     }
     n += data.length;
   }
-  const view = <T extends FloatArray | null>(a: T): T => (a === null ? a : (new (a.constructor as Float32ArrayConstructor)(a.buffer, a.byteOffset, n) as T));
+  // The base constructors: a subclass's own constructor (a tensor class) is not ours to call.
+  const view = <T extends FloatArray | null>(a: T): T => (a === null ? a : (new (a instanceof Float64Array ? Float64Array : Float32Array)(a.buffer as ArrayBuffer, a.byteOffset, n) as T));
   return slots.length < 2 ? null : { n, data: view(first.data), grad: view(first.grad)!, state: { squareAvg: view(f.squareAvg), gradAvg: view(f.gradAvg), momentumBuffer: view(f.momentumBuffer), step: 0 }, owned: undefined };
 }
 
@@ -294,14 +295,21 @@ export function ensure(r: GroupRecord, hyper: RMSPropHyper, registry: Registry):
 
 /**
  * Readies a group for a feature beside the class that is about to step one of its parameters
- * alone (`SparseRows`, through the `slotOf` hook): the buffers `hyper` needs are allocated, and
- * its counts may differ from then on.
+ * (`s`) alone (`SparseRows`, through the `slotOf` hook), with `data` it has checked: the buffers
+ * `hyper` needs are allocated, a new data object is recorded as checked, and the group's counts
+ * may differ from then on.
  *
  * @internal
  */
-export function lend(r: GroupRecord, hyper: RMSPropHyper, registry: Registry): void {
+export function lend(r: GroupRecord, hyper: RMSPropHyper, registry: Registry, s: Slot, data: FloatArray): void {
   r.aligned = false;
   ensure(r, hyper, registry);
+  if (data !== s.checkedData) {
+    s.checkedData = data;
+    s.owned = undefined;
+    r.span = undefined;
+    registry.map = null;
+  }
 }
 
 /**
