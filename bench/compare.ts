@@ -46,6 +46,37 @@ libs.forEach((lib, li) => {
   const grad = fill(new Float32Array(1e5), 12);
   const views = Array.from({ length: 4000 }, (_, i) => ({ data: data.subarray(25 * i, 25 * i + 25), grad: grad.subarray(25 * i, 25 * i + 25) }));
   add('4 000 views of 25 of one buffer', 1e5, new lib.RMSProp(views, { lr: 1e-3, nonFinite: 'apply' }));
+  // Engines that hand over new objects every step: every pair is checked again.
+  const fresh: { data: Float32Array; grad: Float32Array }[] = Array.from({ length: 4000 }, (_, i) => ({ data: fill(new Float32Array(25), 40000 + i), grad: new Float32Array(25) }));
+  const optFresh = new lib.RMSProp(fresh, { lr: 1e-3, nonFinite: 'apply' });
+  rows.push({
+    key: '4 000 tensors of 25, new data and grad arrays every step',
+    lib: li,
+    n: 1e5,
+    run: () => {
+      for (const p of fresh) {
+        const d = new Float32Array(25);
+        d.set(p.data);
+        p.data = d;
+        p.grad = fill(new Float32Array(25), 7);
+      }
+      optFresh.step();
+    },
+  });
+  const sliced = views.map((p) => ({ ...p }));
+  const optSliced = new lib.RMSProp(sliced, { lr: 1e-3, nonFinite: 'apply' });
+  rows.push({
+    key: '4 000 views of one buffer, new views every step',
+    lib: li,
+    n: 1e5,
+    run: () => {
+      sliced.forEach((p, i) => {
+        p.data = data.subarray(25 * i, 25 * i + 25);
+        p.grad = grad.subarray(25 * i, 25 * i + 25);
+      });
+      optSliced.step();
+    },
+  });
 });
 
 function time(f: () => void, ms: number): number {

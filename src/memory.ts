@@ -4,58 +4,114 @@
 // other buffers, and no state may be read after it is gone (detached). These are the checks,
 // for every way a buffer can change: at registration, at a step, at `zeroGrad`, at a sparse step.
 import { at, invalid, isFloatArray, overlaps, readError } from './checks.js';
+import type { Arena } from './backend.js';
 import type { Located } from './param-groups.js';
-import type { GroupRecord, Owner, Registry, Slot } from './records.js';
+import type { Owner, Registry, Slot } from './records.js';
 import type { FloatArray } from './rmsprop-step.js';
 
 type ByMemory = Map<ArrayBufferLike, Owner[]>;
 
-/** `owners` by the memory they live in. */
-function byMemory(owners: readonly Owner[]): ByMemory {
-  const map: ByMemory = new Map();
-  for (const o of owners) {
-    const list = map.get(o.view.buffer);
-    if (list === undefined) map.set(o.view.buffer, [o]);
-    else list.push(o);
-  }
-  return map;
-}
-
-/** Every parameter's data (as last checked) and state, by memory (built when first needed). */
+/** Every parameter's data (as last checked) and state, by memory: built when first needed. */
 function registered(registry: Registry): ByMemory {
-  return (registry.map ??= byMemory(
-    registry.records().flatMap((r) =>
-      r.slots.flatMap((slot) => {
-        const { squareAvg, gradAvg, momentumBuffer } = slot.state;
-        return [slot.checkedData, squareAvg, gradAvg, momentumBuffer].flatMap((view, k): Owner[] => (view === null ? [] : [{ view, slot, what: k === 0 ? 'data' : 'state' }]));
-      }),
-    ),
-  ));
+  if (registry.map === null) {
+    const map: ByMemory = (registry.map = new Map());
+    for (const r of registry.records()) {
+      for (const slot of r.slots) {
+        for (const view of [slot.checkedData, slot.state.squareAvg, slot.state.gradAvg, slot.state.momentumBuffer]) {
+          if (view === null) continue;
+          const o: Owner = { view, slot, what: view === slot.checkedData ? 'data' : 'state' };
+          const list = map.get(view.buffer);
+          if (list === undefined) map.set(view.buffer, [o]);
+          else list.push(o);
+        }
+      }
+    }
+  }
+  return registry.map;
 }
 
-/** The gradients of `records` (the active ones, with `active`) by memory: this step's (`current`), or those last checked. */
-function gradients(records: readonly GroupRecord[], current: boolean, active = false): ByMemory {
-  return byMemory(
-    records.flatMap((r) =>
-      !active || r.active
-        ? r.slots.flatMap((slot): Owner[] => {
-            const view = current ? slot.grad : slot.checkedGrad;
-            return view === null ? [] : [{ view, slot, what: 'grad' }];
-          })
-        : [],
-    ),
-  );
+/** Whose buffer: a parameter's group and index. */
+interface Who {
+  readonly group: number;
+  readonly index: number;
+}
+
+/** A buffer in a check: its bytes in its memory, whose, what of it, and whether it is new. */
+interface Entry {
+  readonly start: number;
+  readonly end: number;
+  readonly who: Who;
+  readonly what: 'data' | 'state' | 'grad';
+  readonly fresh: boolean;
 }
 
 /**
- * What of `map` overlaps `x`, a buffer of `s` (`null`: of a parameter not registered yet), said
- * as an error says it; `s`'s own data does not count (it is `x`'s predecessor, or `x`).
+ * The overlaps that matter among new buffers and what is registered: one pass over the memories
+ * that hold a new buffer, each sorted by offset, so that thousands of parameters that are views
+ * of one buffer cost a sort, not a comparison of every pair. Gradients may share memory with
+ * each other (both are only read); any other two buffers may not.
  */
-function find(map: ByMemory, x: FloatArray, s: Slot | null): string | null {
-  for (const { view, slot, what } of map.get(x.buffer) ?? []) {
-    if ((slot !== s || what !== 'data') && overlaps(x, view)) return slot === s ? `its own ${what}` : `the ${what} of ${at(slot.group, slot.index)}`;
+class Check {
+  readonly #buckets = new Map<ArrayBufferLike, Entry[]>();
+
+  /** Adds `view` (new or not) to the buckets; `open` adds it only to a bucket that exists (one holding a new buffer). */
+  add(view: FloatArray | null, who: Who, what: Entry['what'], fresh: boolean, open = fresh): void {
+    if (view === null || view.byteLength === 0) return;
+    const buffer = view.buffer;
+    let list = this.#buckets.get(buffer);
+    if (list === undefined) {
+      if (!open) return;
+      this.#buckets.set(buffer, (list = []));
+    }
+    list.push({ start: view.byteOffset, end: view.byteOffset + view.byteLength, who, what, fresh });
   }
-  return null;
+
+  /** Adds what is registered, but for the data of the parameters in `replaced` (being replaced). */
+  registered(registry: Registry, replaced: ReadonlySet<Who>): void {
+    const map = registered(registry);
+    for (const buffer of this.#buckets.keys()) {
+      for (const o of map.get(buffer) ?? []) if (!(o.what === 'data' && replaced.has(o.slot))) this.add(o.view, o.slot, o.what, false);
+    }
+  }
+
+  get empty(): boolean {
+    return this.#buckets.size === 0;
+  }
+
+  /** Throws for the first two buffers that may not share memory and do, at least one of them new. */
+  run(prefix: string): void {
+    for (const list of this.#buckets.values()) {
+      if (list.length < 2) continue;
+      list.sort((a, b) => a.start - b.start);
+      // The earlier entry reaching furthest: of all, of all but gradients, and the same of the new ones.
+      let all: Entry | null = null;
+      let nonGrad: Entry | null = null;
+      let freshAll: Entry | null = null;
+      let freshNonGrad: Entry | null = null;
+      for (const e of list) {
+        const c = e.what === 'grad' ? (e.fresh ? nonGrad : freshNonGrad) : e.fresh ? all : freshAll;
+        if (c !== null && e.start < c.end) throw conflict(prefix, e, c);
+        const furthest = (x: Entry | null): Entry => (x === null || e.end > x.end ? e : x);
+        all = furthest(all);
+        if (e.what !== 'grad') nonGrad = furthest(nonGrad);
+        if (e.fresh) freshAll = furthest(freshAll);
+        if (e.fresh && e.what !== 'grad') freshNonGrad = furthest(freshNonGrad);
+      }
+    }
+  }
+}
+
+/**
+ * The error for two buffers that share memory, said of the new one (of two new ones: the data,
+ * or the later parameter's).
+ */
+function conflict(prefix: string, a: Entry, b: Entry): Error {
+  const later = a.who.group - b.who.group || a.who.index - b.who.index;
+  const aFirst = a.fresh !== b.fresh ? a.fresh : a.what !== b.what && (a.what === 'grad' || b.what === 'grad') ? b.what === 'grad' : later >= 0;
+  const [s, o] = aFirst ? [a, b] : [b, a];
+  const where = at(s.who.group, s.who.index);
+  if (s.who === o.who && s.what !== 'state' && o.what !== 'state') return new Error(`${prefix}: grad shares memory with data ${where}`);
+  return new Error(`${prefix}: ${s.what} ${where} shares memory with ${s.who === o.who ? `its own ${o.what}` : `the ${o.what} of ${at(o.who.group, o.who.index)}`}`);
 }
 
 /** Whether `x` is a view of a resizable or growable buffer, whose length can change under the optimizer. */
@@ -64,62 +120,96 @@ function resizable(x: FloatArray): boolean {
   return b.resizable === true || b.growable === true;
 }
 
-function fixedSize(x: FloatArray, prefix: string, name: string, where: string): void {
+/** Refuses a new buffer whose length could change, or that lies in arena memory the arena may still hand out. */
+function fixedSize(x: FloatArray, prefix: string, name: string, where: string, arena: Arena | null): void {
   if (resizable(x)) throw new TypeError(invalid(prefix, name, 'a view of a fixed-size buffer', x, '', ` on a resizable buffer ${where}`));
+  if (arena !== null && x.buffer === arena.memory.buffer && !arena.owns(x)) {
+    throw new Error(`${prefix}: ${name} ${where} is a view of the arena's memory that arena.alloc did not hand out: the arena would hand the same memory out again`);
+  }
 }
 
-/**
- * Registration: each new parameter's data against what the optimizer holds (every registered
- * parameter's data, state and gradient) and against the arena, before anything is allocated.
- * The new parameters among themselves are checked when the groups are built.
- *
- * @internal
- */
-export function checkNew(params: readonly (readonly Located[])[], registry: Registry, prefix: string): void {
-  const arena = registry.arena;
-  let grads: ByMemory | null = null;
-  for (const list of params) {
-    for (const p of list) {
-      const where = at(p.group, p.index);
-      fixedSize(p.data, prefix, 'data', where);
-      if (arena !== null && !arena.owns(p.data) && p.data.buffer === arena.memory.buffer) {
-        throw new Error(`${prefix}: data ${where} is a view of the arena's memory that arena.alloc did not hand out: the arena would hand the same memory out again`);
-      }
-      grads ??= gradients(registry.records(), false);
-      const hit = find(registered(registry), p.data, null) ?? find(grads, p.data, null);
-      if (hit !== null) throw new Error(`${prefix}: data ${where} shares memory with ${hit}`);
+/** Adds the gradients of this step (of its active groups; but those `skip` says) to `check`, where it has new buffers. */
+function stepGrads(check: Check, registry: Registry, skip: (s: Slot) => boolean): void {
+  for (const r of registry.records()) for (const s of r.slots) if (!skip(s)) check.add(s.grad, s, 'grad', false);
+}
+
+/** Adds every parameter's gradient as it is now (read once) to `check`, where it has new buffers. */
+function currentGrads(check: Check, registry: Registry, prefix: string): void {
+  for (const r of registry.records()) {
+    for (const s of r.slots) {
+      const grad = read(s, 'grad', prefix);
+      if (isFloatArray(grad)) check.add(grad, s, 'grad', false);
     }
   }
 }
 
 /**
- * Every check of one parameter's buffers at a step: `data` has the type and length it was
- * registered with, `grad` is a buffer of that type and length; neither shares memory with the
- * other or with this parameter's state; a new `data` object shares none with another
- * parameter's data, state or gradient of this step, a `grad` none with another's data or state;
- * and the state is still attached. Throws naming the group and parameter; else remembers the
- * pair as checked.
+ * Registration: each new parameter's data against what the optimizer holds (every registered
+ * parameter's data, state and gradient, as they are now) and against the arena, before
+ * anything is allocated.
  *
  * @internal
  */
-export function checkSlot(s: Slot, prefix: string, registry: Registry): void {
-  checkData(s, s.data, prefix);
-  const grad = checkBuffer(s, s.grad, prefix, 'grad', 'or null');
-  const where = at(s.group, s.index);
-  if (overlaps(grad, s.data)) throw new Error(`${prefix}: grad shares memory with data ${where}`);
-  if (grad !== s.checkedGrad) fixedSize(grad, prefix, 'grad', where);
-  if (s.data !== s.checkedData) {
-    fixedSize(s.data, prefix, 'data', where);
-    registry.grads ??= gradients(registry.records(), true, true);
-    const hit = find(registered(registry), s.data, s) ?? find(registry.grads, s.data, s);
-    if (hit !== null) throw new Error(`${prefix}: data ${where} shares memory with ${hit}`);
-    registry.map = null; // a new data object: the index is rebuilt when next needed
+export function checkNew(params: readonly (readonly Located[])[], registry: Registry, prefix: string): void {
+  const check = new Check();
+  for (const list of params) {
+    for (const p of list) {
+      fixedSize(p.data, prefix, 'data', at(p.group, p.index), registry.arena);
+      check.add(p.data, p, 'data', true);
+    }
   }
-  const hit = find(registered(registry), grad, s);
-  if (hit !== null) throw new Error(`${prefix}: grad ${where} shares memory with ${hit}`);
-  s.checkedData = s.data;
-  s.checkedGrad = grad;
-  s.owned = undefined;
+  // Each registered parameter's data as it is now (one without a gradient may have moved since
+  // a step last checked it), and its state.
+  for (const r of registry.records()) {
+    for (const s of r.slots) {
+      const data = read(s, 'data', prefix);
+      check.add(isFloatArray(data) ? data : s.checkedData, s, 'data', false);
+      for (const view of [s.state.squareAvg, s.state.gradAvg, s.state.momentumBuffer]) check.add(view, s, 'state', false);
+    }
+  }
+  currentGrads(check, registry, prefix);
+  check.run(prefix);
+}
+
+/**
+ * The checks of the parameters of a step whose data or grad object is not the pair checked last
+ * (`slots`): `data` has the type and length it was registered with and the state is attached;
+ * `grad` is a buffer of that type and length that shares no memory with the data; and no new
+ * object shares memory with any parameter's data or state, nor a new data with a gradient of
+ * this step. Throws naming the group and parameter; else remembers each pair as checked.
+ *
+ * @internal
+ */
+export function checkSlots(slots: readonly Slot[], prefix: string, registry: Registry): void {
+  const check = new Check();
+  const replaced = new Set<Who>();
+  for (const s of slots) {
+    checkData(s, s.data, prefix);
+    const grad = checkBuffer(s, s.grad, prefix, 'grad', 'or null');
+    const where = at(s.group, s.index);
+    if (overlaps(grad, s.data)) throw new Error(`${prefix}: grad shares memory with data ${where}`);
+    if (s.data !== s.checkedData) {
+      fixedSize(s.data, prefix, 'data', where, registry.arena);
+      check.add(s.data, s, 'data', true);
+      replaced.add(s);
+    }
+    if (grad !== s.checkedGrad) {
+      fixedSize(grad, prefix, 'grad', where, registry.arena);
+      check.add(grad, s, 'grad', true);
+    }
+  }
+  if (!check.empty) {
+    check.registered(registry, replaced);
+    // The gradients that did not change, for the new data (a gradient may not be a data).
+    if (replaced.size > 0) stepGrads(check, registry, (s) => s.grad !== s.checkedGrad);
+    check.run(prefix);
+  }
+  for (const s of slots) {
+    s.checkedData = s.data;
+    s.checkedGrad = s.grad;
+    s.owned = undefined;
+  }
+  if (replaced.size > 0) registry.map = null; // rebuilt when next needed
 }
 
 /**
@@ -133,10 +223,12 @@ export function checkLent(s: Slot, data: unknown, registry: Registry, prefix: st
   checkData(s, data, prefix);
   const x = data as FloatArray;
   if (x === s.checkedData) return;
-  const where = at(s.group, s.index);
-  fixedSize(x, prefix, 'data', where);
-  const hit = find(registered(registry), x, s) ?? find(gradients(registry.records(), false), x, s);
-  if (hit !== null) throw new Error(`${prefix}: data ${where} shares memory with ${hit}`);
+  fixedSize(x, prefix, 'data', at(s.group, s.index), registry.arena);
+  const check = new Check();
+  check.add(x, s, 'data', true);
+  check.registered(registry, new Set([s]));
+  currentGrads(check, registry, prefix);
+  check.run(prefix);
 }
 
 /**
@@ -150,27 +242,28 @@ export function checkLent(s: Slot, data: unknown, registry: Registry, prefix: st
 export function zeroable(registry: Registry): FloatArray[] {
   const P = 'RMSProp.zeroGrad';
   const grads: FloatArray[] = [];
-  const owners: Owner[] = [];
+  const kept: [FloatArray, Slot][] = [];
+  const check = new Check();
+  const replaced = new Set<Who>();
   const slots = registry.records().flatMap((r) => r.slots);
   for (const s of slots) {
     const grad = read(s, 'grad', P);
     if (grad === null) continue;
     const g = checkBuffer(s, grad, P, 'grad', 'or null');
-    if (g !== s.checkedGrad) {
-      const hit = overlaps(g, s.checkedData) ? 'its own data' : find(registered(registry), g, s);
-      if (hit !== null) throw new Error(`${P}: grad ${at(s.group, s.index)} shares memory with ${hit}`);
-    }
+    if (g === s.checkedGrad) kept.push([g, s]);
+    else check.add(g, s, 'grad', true);
     grads.push(g);
-    owners.push({ view: g, slot: s, what: 'grad' });
   }
-  let map: ByMemory | null = null;
   for (const s of slots) {
     const data = read(s, 'data', P);
     if (data === s.checkedData || !isFloatArray(data)) continue; // a step checks the rest
-    map ??= byMemory(owners);
-    for (const { view, slot } of map.get(data.buffer) ?? []) {
-      if (overlaps(data, view)) throw new Error(`${P}: grad ${at(slot.group, slot.index)} shares memory with the data of ${at(s.group, s.index)}`);
-    }
+    check.add(data, s, 'data', true);
+    replaced.add(s);
+  }
+  if (!check.empty) {
+    check.registered(registry, replaced);
+    for (const [g, s] of kept) check.add(g, s, 'grad', false);
+    check.run(P);
   }
   return grads;
 }

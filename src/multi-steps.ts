@@ -284,7 +284,11 @@ export class MultiSteps {
       if (out !== null && opt.nonFinite !== 'apply' && !allFinite(out)) {
         if (opt.nonFinite === 'skip') return (this.#skipped++, this.reset(), false);
         const what = this.#mean ? 'mean' : 'sum';
-        throw new RangeError(`${P}: the window's ${what} for ${at(a.group, a.index)} is beyond the ${a.f64 ? 'float64' : 'float32'} range; nothing was updated`);
+        throw new RangeError(
+          out.some(Number.isNaN)
+            ? `${P}: the window's ${what} for ${at(a.group, a.index)} holds NaN, from a gradient added under nonFinite 'apply'; nothing was updated (reset() drops the window)`
+            : `${P}: the window's ${what} for ${at(a.group, a.index)} is beyond the ${a.f64 ? 'float64' : 'float32'} range; nothing was updated`,
+        );
       }
     }
     const beforeStep = this.#beforeStep;

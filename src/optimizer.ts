@@ -67,7 +67,7 @@ export class RMSProp {
   constructor(params: readonly ParamRef[] | readonly ParamGroupSpec[], options: OptimizerOptions = {}) {
     checkOptions(options, 'RMSProp', -1, OPTIMIZER_OPTIONS);
     this.#nonFinite = checkPolicy(options.nonFinite ?? 'throw', 'RMSProp');
-    this.#registry = { records: () => this.#records, arena: checkArena(options.arena, 'RMSProp'), reading: false, map: null, grads: null };
+    this.#registry = { records: () => this.#records, arena: checkArena(options.arena, 'RMSProp'), reading: false, map: null };
     this.#defaults = Object.freeze(resolveOptions({ ...rmspropDefaults, frozen: false }, options));
     this.#register(toGroupSpecs(params, 'RMSProp'), 'RMSProp');
   }

@@ -6,6 +6,7 @@ import {
   invalid,
   optionKeys,
   positive,
+  readError,
   unitInterval,
 } from './checks.js';
 import type { Rule } from './checks.js';
@@ -232,19 +233,24 @@ export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * @internal
  */
 export function resolveHyper(group: GroupHyper, into: Mutable<RMSPropHyper>, t: number, prefix: string, gi: number): RMSPropHyper {
-  into.alpha = group.alpha;
-  into.eps = group.eps;
-  into.weightDecay = group.weightDecay;
-  into.momentum = group.momentum;
-  into.centered = group.centered;
-  into.maximize = group.maximize;
-  into.epsInSqrt = group.epsInSqrt;
-  into.lrInMomentum = group.lrInMomentum;
-  into.nesterov = group.nesterov;
-  into.initialAccumulator = group.initialAccumulator;
-  into.biasCorrection = group.biasCorrection;
-  into.decoupledWeightDecay = group.decoupledWeightDecay;
-  const lr = group.lr;
+  let lr: unknown;
+  try {
+    into.alpha = group.alpha;
+    into.eps = group.eps;
+    into.weightDecay = group.weightDecay;
+    into.momentum = group.momentum;
+    into.centered = group.centered;
+    into.maximize = group.maximize;
+    into.epsInSqrt = group.epsInSqrt;
+    into.lrInMomentum = group.lrInMomentum;
+    into.nesterov = group.nesterov;
+    into.initialAccumulator = group.initialAccumulator;
+    into.biasCorrection = group.biasCorrection;
+    into.decoupledWeightDecay = group.decoupledWeightDecay;
+    lr = group.lr;
+  } catch (error) {
+    throw readError(error, prefix, 'a hyperparameter', inGroup(gi).trimStart());
+  }
   if (typeof lr === 'function') {
     // Checked here, the message built only on failure: nothing is allocated around the call.
     // The test written out, and the error path apart: a number that meets a call's result (or is
@@ -258,7 +264,7 @@ export function resolveHyper(group: GroupHyper, into: Mutable<RMSPropHyper>, t: 
     if (!(typeof value === 'number' && value >= 0 && value !== Infinity)) checkNumber(value, finiteAtLeast0, prefix, `lr in group ${gi}: the schedule's value for update ${t}`);
     into.lr = value as number;
   } else {
-    into.lr = lr;
+    into.lr = lr as number; // checked below
   }
   checkHyper(into, prefix, gi);
   return into;
@@ -271,7 +277,12 @@ function threw(error: unknown, prefix: string, gi: number, t: number): Error {
 
 /** A group's `frozen` switch, read once and checked. @internal */
 export function isFrozen(group: { readonly frozen: unknown }, prefix: string, gi: number): boolean {
-  const frozen = group.frozen;
+  let frozen: unknown;
+  try {
+    frozen = group.frozen;
+  } catch (error) {
+    throw readError(error, prefix, 'frozen', inGroup(gi).trimStart());
+  }
   return frozen === false ? false : checkBoolean(frozen, prefix, 'frozen', inGroup(gi));
 }
 
@@ -302,8 +313,12 @@ export function checkArena(arena: unknown, prefix: string): Arena | null {
  *
  * @internal
  */
-export function resolveOptions(base: GroupHyper, options: RMSPropOptions = {}): GroupHyper {
+export function resolveOptions(base: GroupHyper, options: RMSPropOptions = {}, prefix = 'RMSProp', gi = -1): GroupHyper {
   const resolved = {} as Record<OptionName, unknown>;
-  for (const name of OPTION_NAMES) resolved[name] = options[name] ?? base[name];
+  try {
+    for (const name of OPTION_NAMES) resolved[name] = options[name] ?? base[name];
+  } catch (error) {
+    throw readError(error, prefix, 'an option', inGroup(gi).trimStart());
+  }
   return resolved as GroupHyper;
 }

@@ -90,15 +90,11 @@ export interface Registry {
    */
   reading: boolean;
   /**
-   * Every registered buffer by the memory it lives in: each parameter's data (as last checked)
-   * and state. A data or grad object not seen before is looked up here (a view's `buffer` costs
-   * V8 some 25 ns, so this is built once, and again only after a buffer is added or a data
-   * object changes: it is then set to `null`).
+   * Every registered buffer by the memory it lives in: each parameter's data and gradient (as
+   * last checked) and state. A data or grad object not seen before is looked up here (a view's
+   * `buffer` costs V8 some 25 ns, so this is built once and kept up to date as objects change;
+   * set to `null` when a buffer is allocated or loaded, or a check fails, and rebuilt when next
+   * needed).
    */
   map: Map<ArrayBufferLike, Owner[]> | null;
-  /**
-   * The gradients of the step under way by memory, built when a new data object must be checked
-   * against them; `null` at the start of every step.
-   */
-  grads: Map<ArrayBufferLike, Owner[]> | null;
 }

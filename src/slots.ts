@@ -5,7 +5,7 @@ import type { Arena } from './backend.js';
 import { at, invalid, readError } from './checks.js';
 import { allFinite, firstNonFinite } from './finite.js';
 import { formatValue } from './format.js';
-import { checkNew, checkSlot } from './memory.js';
+import { checkNew, checkSlots } from './memory.js';
 import type { Mutable } from './options.js';
 import type { Located, ParamGroup, ParamRef } from './param-groups.js';
 import type { GroupRecord, Registry, Slot, Span } from './records.js';
@@ -190,25 +190,33 @@ export function readRecord(r: GroupRecord, grads: ReadonlyMap<ParamRef, FloatArr
 }
 
 /**
- * Checks what {@link readRecord} read for every active group, before anything is written. A pair
- * not seen before gets every check ({@link checkSlot}); a pair seen before only needs its
- * lengths (a buffer can be detached or shrunk since), which a group stepped as one span checks
- * once, on its own views.
+ * Checks what {@link readRecord} read for every active group, before anything is written. The
+ * pairs not seen before get every check, all together ({@link checkSlots}); a pair seen before
+ * only needs its lengths (a buffer can be detached or shrunk since).
  *
  * @internal
  */
 export function checkRecords(records: readonly GroupRecord[], prefix: string, registry: Registry): void {
-  registry.grads = null; // this step's gradients are not the last step's
-  for (let r = 0; r < records.length; r++) if (records[r]!.active) checkRecord(records[r]!, prefix, registry);
+  const changed: Slot[] = [];
+  for (const r of records) {
+    if (!r.active) for (const s of r.slots) s.grad = null; // a frozen group's gradients are not read
+    if (!r.active || !r.changed) continue;
+    r.span = undefined;
+    for (const s of r.slots) if (s.grad !== null && (s.grad !== s.checkedGrad || s.data !== s.checkedData)) changed.push(s);
+  }
+  if (changed.length > 0) checkSlots(changed, prefix, registry);
+  for (const r of records) if (r.active) checkLengths(r, prefix, registry);
 }
 
-function checkRecord(r: GroupRecord, prefix: string, registry: Registry): void {
+/**
+ * A pair seen before only needs its lengths checked: once on a span's own views, else per
+ * parameter. Whether the layout is flat is worked out here, for a group whose objects did not
+ * change this step: an engine that hands over new objects at every step would pay for working it
+ * out again each time (some 150 ns a parameter) more than the span saves.
+ */
+function checkLengths(r: GroupRecord, prefix: string, registry: Registry): void {
   const slots = r.slots;
-  if (r.changed) {
-    r.span = undefined;
-    for (const s of slots) if (s.grad !== null && (s.grad !== s.checkedGrad || s.data !== s.checkedData)) checkSlot(s, prefix, registry);
-  }
-  if (r.whole) {
+  if (r.whole && !r.changed) {
     if (r.span === undefined) r.span = flat(slots);
     const span = r.span;
     if (span !== null) {
@@ -218,7 +226,7 @@ function checkRecord(r: GroupRecord, prefix: string, registry: Registry): void {
   }
   for (const s of slots) {
     const n = s.length;
-    if (s.grad !== null && (s.data.length !== n || s.grad.length !== n || !fits(s.state, n))) checkSlot(s, prefix, registry);
+    if (s.grad !== null && (s.data.length !== n || s.grad.length !== n || !fits(s.state, n))) checkSlots([s], prefix, registry);
   }
 }
 
@@ -234,17 +242,18 @@ function fits(state: RMSPropState, n: number): boolean {
  * views over the whole run, stepped by one kernel call, the same arithmetic element for element
  * without a call per parameter. Otherwise `null`.
  *
- * Whether the layout is flat is worked out once (a view's `buffer` and `byteOffset` cost V8 some
- * 30 ns each) and kept until a buffer changes: a new data or grad object, a buffer allocated, a
- * state loaded (each sets `span` to `undefined`).
+ * Whether the layout is flat is worked out once ({@link checkRecords}: a view's `buffer` and
+ * `byteOffset` cost V8 some 30 ns each) and kept until a buffer changes: a new data or grad
+ * object, a buffer allocated, a state loaded (each sets `span` to `undefined`, and the group is
+ * stepped parameter by parameter until the layout is worked out again).
  *
  * @internal
  */
 export function spanOf(r: GroupRecord): Span | null {
-  if (!r.whole) return null;
-  if (r.span === undefined) r.span = flat(r.slots);
-  if (r.span !== null) r.span.state.step = r.slots[0]!.state.step;
-  return r.span;
+  const span = r.whole ? r.span : null;
+  if (span === undefined || span === null) return null;
+  span.state.step = r.slots[0]!.state.step;
+  return span;
 }
 
 function flat(slots: readonly Slot[]): Span | null {
@@ -257,7 +266,8 @@ function flat(slots: readonly Slot[]): Span | null {
     }
     n += data.length;
   }
-  const view = <T extends FloatArray | null>(a: T): T => (a === null ? a : (new (a.constructor as Float32ArrayConstructor)(a.buffer, a.byteOffset, n) as T));
+  // The base constructors: a subclass's own constructor (a tensor class) is not ours to call.
+  const view = <T extends FloatArray | null>(a: T): T => (a === null ? a : (new (a instanceof Float64Array ? Float64Array : Float32Array)(a.buffer as ArrayBuffer, a.byteOffset, n) as T));
   return slots.length < 2 ? null : { n, data: view(first.data), grad: view(first.grad)!, state: { squareAvg: view(f.squareAvg), gradAvg: view(f.gradAvg), momentumBuffer: view(f.momentumBuffer), step: 0 }, owned: undefined };
 }
 
@@ -285,14 +295,21 @@ export function ensure(r: GroupRecord, hyper: RMSPropHyper, registry: Registry):
 
 /**
  * Readies a group for a feature beside the class that is about to step one of its parameters
- * alone (`SparseRows`, through the `slotOf` hook): the buffers `hyper` needs are allocated, and
- * its counts may differ from then on.
+ * (`s`) alone (`SparseRows`, through the `slotOf` hook), with `data` it has checked: the buffers
+ * `hyper` needs are allocated, a new data object is recorded as checked, and the group's counts
+ * may differ from then on.
  *
  * @internal
  */
-export function lend(r: GroupRecord, hyper: RMSPropHyper, registry: Registry): void {
+export function lend(r: GroupRecord, hyper: RMSPropHyper, registry: Registry, s: Slot, data: FloatArray): void {
   r.aligned = false;
   ensure(r, hyper, registry);
+  if (data !== s.checkedData) {
+    s.checkedData = data;
+    s.owned = undefined;
+    r.span = undefined;
+    registry.map = null;
+  }
 }
 
 /**

@@ -242,7 +242,7 @@ export class SparseRows {
       this.#busy = registry.reading = false;
     }
     if (prepared === false) return false;
-    lend(lent.record, prepared.hyper, registry); // allocates a buffer the options need that the state lacks
+    lend(lent.record, prepared.hyper, registry, lent.slot, prepared.data); // the buffers the options need, the data as checked
     this.#write(param, lent.slot, prepared);
     return true;
   }
@@ -252,7 +252,7 @@ export class SparseRows {
     const P = 'SparseRows.step';
     const opt = this.#optimizer;
     const where = at(slot.group, slot.index);
-    const group = resolveOptions(opt.paramGroups[slot.group]!); // each field read once
+    const group = resolveOptions(opt.paramGroups[slot.group]!, {}, P, slot.group); // each field read once
     const frozen = isFrozen(group, P, slot.group);
     let data: unknown;
     try {
@@ -326,11 +326,13 @@ export class SparseRows {
   #write(param: ParamRef, slot: Slot, { data, plan, hyper, t, current, stale, from, lrs, record }: Prepared): void {
     const state = slot.state;
     if (current !== null && stale) current.fill(t);
-    const zeros = zerosLike(plan.sums[0] ?? data.subarray(0, 0));
+    const T = data instanceof Float64Array ? Float64Array : Float32Array;
+    const zeros = zerosLike(plan.sums[0] ?? new T(0));
     const replay: Mutable<RMSPropHyper> = { ...hyper };
     plan.order.forEach((row, k) => {
       const start = row * plan.width;
-      const view = (a: FloatArray | null): FloatArray | null => (a === null ? null : a.subarray(start, start + plan.width));
+      // Views by the base constructor: `subarray` would call a subclass's own (a tensor class's).
+      const view = (a: FloatArray | null): FloatArray | null => (a === null ? null : new T(a.buffer as ArrayBuffer, a.byteOffset + start * a.BYTES_PER_ELEMENT, plan.width));
       const p = view(data)!;
       const rowState: RMSPropState = { squareAvg: view(state.squareAvg)!, gradAvg: view(state.gradAvg), momentumBuffer: view(state.momentumBuffer), step: 0 };
       if (current !== null) {

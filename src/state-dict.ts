@@ -81,7 +81,7 @@ const P = 'RMSProp.loadStateDict';
 
 /** Every hyperparameter of a group, checked as a step checks them (a schedule's values are not called). */
 function checkedHyper(group: GroupHyper, prefix: string, gi: number): GroupHyper {
-  const h = resolveOptions(group);
+  const h = resolveOptions(group, {}, prefix, gi);
   const lr = h.lr;
   checkHyper({ ...h, lr: typeof lr === 'function' ? 0 : lr } as RMSPropHyper, prefix, gi);
   isFrozen(h, prefix, gi);
@@ -181,7 +181,7 @@ export function planLoad(saved: unknown, records: readonly GroupRecord[]): LoadP
     }
     const given = h['lr'] === 'schedule' ? { ...h, lr: current } : h;
     checkOptions(given, P, gi, []);
-    plan.hyper.push(checkedHyper(resolveOptions(given as unknown as GroupHyper), P, gi));
+    plan.hyper.push(checkedHyper(resolveOptions(given as unknown as GroupHyper, {}, P, gi), P, gi));
     const n = records[gi]!.slots.length;
     entries.push(
       list(params, `${path}.params`, n, "parameters' states").map((e, i): [Entry, string] => {
@@ -264,11 +264,17 @@ export function commitLoad(plan: LoadPlan, records: readonly GroupRecord[], regi
       }
     }
   }
+  // A saved buffer that is one of the optimizer's own (a state from getState() passed back, two
+  // parameters' states swapped) would be overwritten before it is read: copy those first.
+  const live = new Set<ArrayBufferLike>();
+  for (const r of records) for (const { state } of r.slots) for (const b of [state.squareAvg, state.gradAvg, state.momentumBuffer]) if (b !== null) live.add(b.buffer);
+  const own = <T extends FloatArray | null>(b: T): T => (b !== null && live.has(b.buffer) ? (b.slice() as T) : b);
+  const states = plan.states.map((list) => list.map((p) => ({ ...p, squareAvg: own(p.squareAvg), gradAvg: own(p.gradAvg), momentumBuffer: own(p.momentumBuffer) })));
   records.forEach((r, gi) => {
     r.span = undefined;
     r.aligned = false;
     Object.assign(r.group, plan.hyper[gi]);
-    const saved = plan.states[gi]!;
+    const saved = states[gi]!;
     if (saved.some((p) => p.gradAvg !== null)) allocate(r.slots, 'gradAvg', registry.arena);
     if (saved.some((p) => p.momentumBuffer !== null)) allocate(r.slots, 'momentumBuffer', registry.arena);
     r.slots.forEach((s, i) => {

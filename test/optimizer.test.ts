@@ -834,8 +834,47 @@ describe('memory shared with what the optimizer holds, found whichever buffer ch
     opt.step();
     (b as { data: FloatArray }).data = a!.grad!;
     const grad = Array.from(a!.grad!);
-    expectError(() => opt.zeroGrad(), Error, 'RMSProp.zeroGrad: grad (group 0, param 0) shares memory with the data of (group 0, param 1)');
+    expectError(() => opt.zeroGrad(), Error, 'RMSProp.zeroGrad: data (group 0, param 1) shares memory with the grad of (group 0, param 0)');
     expect(Array.from(a!.grad!)).toEqual(grad);
+  });
+
+  it('finds an overlap among thousands of views of one buffer, wherever it is, and accepts what may share', () => {
+    // Data and gradients interleaved in one buffer: data i at [50i, 50i+25), grad i at [50i+25, 50i+50).
+    const N = 2000;
+    const memory = new Float32Array(50 * N);
+    const view = (at: number): Float32Array => memory.subarray(at, at + 25);
+    const params = Array.from({ length: N }, (_, i) => ({ data: view(50 * i), grad: view(50 * i + 25) as FloatArray | null }));
+    const opt = new RMSProp(params, { nonFinite: 'apply' });
+    opt.step();
+    for (const [k, j, offset] of [[0, N - 2, 10], [N - 1, 0, 1], [700, 701, 24], [1300, 17, 0]] as const) {
+      const data = params[k]!.data;
+      (params[k] as { data: FloatArray }).data = view(50 * j + 25 + offset); // over the gradient of j
+      const before = [memory.slice(), opt.getState(params[k]!)!.step];
+      expectError(() => opt.step(), Error, `RMSProp.step: data (group 0, param ${k}) shares memory with the grad of (group 0, param ${j})`);
+      expect([memory.slice(), opt.getState(params[k]!)!.step]).toEqual(before);
+      (params[k] as { data: FloatArray }).data = data;
+    }
+    // New view objects of the same memory every step, and two parameters sharing one gradient: fine.
+    params.forEach((p, i) => {
+      (p as { data: FloatArray }).data = view(50 * i);
+      p.grad = view(50 * (i - (i % 2)) + 25);
+    });
+    opt.step();
+    expect(opt.getState(params[1]!)!.step).toBe(2);
+  });
+
+  it("accepts as data a buffer that was a gradient the optimizer no longer reads (a pool's recycled memory)", () => {
+    const [a, b] = makeParams(91, [4, 4]);
+    fillGrads([a!, b!], 1);
+    const opt = new RMSProp([a!, b!]);
+    opt.step();
+    const freed = a!.grad!;
+    a!.grad = null; // zeroGrad(set_to_none): the engine takes the buffer back...
+    opt.step();
+    (b as { data: FloatArray }).data = freed; // ...and hands it out as b's new data
+    freed.set(b!.data.length === 4 ? [1, 2, 3, 4] : []);
+    opt.step();
+    expect(opt.getState(b!)!.step).toBe(3);
   });
 
   it.each([
