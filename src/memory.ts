@@ -7,9 +7,14 @@ import { at, invalid, isFloatArray, overlaps, readError } from './checks.js';
 import type { Arena } from './backend.js';
 import type { Located } from './param-groups.js';
 import type { Owner, Registry, Slot } from './records.js';
-import type { FloatArray } from './rmsprop-step.js';
+import type { FloatArray, RMSPropState } from './rmsprop-step.js';
 
 type ByMemory = Map<ArrayBufferLike, Owner[]>;
+
+/** A state's buffers, those it lacks as `null`. @internal */
+export function stateBuffers(state: RMSPropState): (FloatArray | null)[] {
+  return [state.squareAvg, state.gradAvg, state.momentumBuffer];
+}
 
 /** Every parameter's data (as last checked) and state, by memory: built when first needed. */
 function registered(registry: Registry): ByMemory {
@@ -17,7 +22,7 @@ function registered(registry: Registry): ByMemory {
     const map: ByMemory = (registry.map = new Map());
     for (const r of registry.records()) {
       for (const slot of r.slots) {
-        for (const view of [slot.checkedData, slot.state.squareAvg, slot.state.gradAvg, slot.state.momentumBuffer]) {
+        for (const view of [slot.checkedData, ...stateBuffers(slot.state)]) {
           if (view === null) continue;
           const o: Owner = { view, slot, what: view === slot.checkedData ? 'data' : 'state' };
           const list = map.get(view.buffer);
@@ -128,11 +133,6 @@ function fixedSize(x: FloatArray, prefix: string, name: string, where: string, a
   }
 }
 
-/** Adds the gradients of this step (of its active groups; but those `skip` says) to `check`, where it has new buffers. */
-function stepGrads(check: Check, registry: Registry, skip: (s: Slot) => boolean): void {
-  for (const r of registry.records()) for (const s of r.slots) if (!skip(s)) check.add(s.grad, s, 'grad', false);
-}
-
 /** Adds every parameter's gradient as it is now (read once) to `check`, where it has new buffers. */
 function currentGrads(check: Check, registry: Registry, prefix: string): void {
   for (const r of registry.records()) {
@@ -164,7 +164,7 @@ export function checkNew(params: readonly (readonly Located[])[], registry: Regi
     for (const s of r.slots) {
       const data = read(s, 'data', prefix);
       check.add(isFloatArray(data) ? data : s.checkedData, s, 'data', false);
-      for (const view of [s.state.squareAvg, s.state.gradAvg, s.state.momentumBuffer]) check.add(view, s, 'state', false);
+      for (const view of stateBuffers(s.state)) check.add(view, s, 'state', false);
     }
   }
   currentGrads(check, registry, prefix);
@@ -200,8 +200,10 @@ export function checkSlots(slots: readonly Slot[], prefix: string, registry: Reg
   }
   if (!check.empty) {
     check.registered(registry, replaced);
-    // The gradients that did not change, for the new data (a gradient may not be a data).
-    if (replaced.size > 0) stepGrads(check, registry, (s) => s.grad !== s.checkedGrad);
+    // For the new data, the gradients of this step that did not change (the new ones are in).
+    if (replaced.size > 0) {
+      for (const r of registry.records()) if (r.active) for (const s of r.slots) if (s.grad === s.checkedGrad) check.add(s.grad, s, 'grad', false);
+    }
     check.run(prefix);
   }
   for (const s of slots) {
@@ -299,7 +301,7 @@ export function checkData(s: Slot, data: unknown, prefix: string): void {
 
 /** Throws when a slot's state buffers were detached under it (transferred, or an arena whose memory grew). @internal */
 export function attached(s: Slot, prefix: string): void {
-  for (const b of [s.state.squareAvg, s.state.gradAvg, s.state.momentumBuffer]) {
+  for (const b of stateBuffers(s.state)) {
     if (b !== null && b.length !== s.length) {
       throw new Error(`${prefix}: the state of ${at(s.group, s.index)} is detached (transferred, or the arena's memory grew): its values are lost`);
     }

@@ -272,8 +272,7 @@ export class RMSProp {
 
   /** Checks new groups against the registered ones, then allocates their state: all or nothing. */
   #register(specs: readonly unknown[], prefix: string): void {
-    const existing = [...this.#slots.values()].map((s) => ({ ...s, data: s.checkedData }));
-    const { groups, params } = buildGroups(specs, this.#defaults, existing, this.#groups.length, prefix);
+    const { groups, params } = buildGroups(specs, this.#defaults, [...this.#slots.values()], this.#groups.length, prefix);
     const records = createRecords(groups, params, this.#registry, prefix);
     for (const r of records) for (const s of r.slots) this.#slots.set(s.param, s);
     this.#registry.map = null;

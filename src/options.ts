@@ -259,7 +259,7 @@ export function resolveHyper(group: GroupHyper, into: Mutable<RMSPropHyper>, t: 
     try {
       value = lr(t);
     } catch (error) {
-      throw threw(error, prefix, gi, t);
+      throw scheduleError(error, prefix, gi, t);
     }
     if (!(typeof value === 'number' && value >= 0 && value !== Infinity)) checkNumber(value, finiteAtLeast0, prefix, `lr in group ${gi}: the schedule's value for update ${t}`);
     into.lr = value as number;
@@ -270,9 +270,14 @@ export function resolveHyper(group: GroupHyper, into: Mutable<RMSPropHyper>, t: 
   return into;
 }
 
-/** The error for a schedule that threw: apart, so that the hot path stays small enough to inline. */
-function threw(error: unknown, prefix: string, gi: number, t: number): Error {
-  return new Error(`${prefix}: the lr schedule of group ${gi} threw at update ${t}: ${error instanceof Error ? error.message : formatValue(error)}`, { cause: error });
+/**
+ * The error for a schedule that threw at update `t` (`note`: said after it, as " (replayed)"):
+ * apart, so that the hot path stays small enough to inline.
+ *
+ * @internal
+ */
+export function scheduleError(error: unknown, prefix: string, gi: number, t: number, note = ''): Error {
+  return new Error(`${prefix}: the lr schedule of group ${gi} threw at update ${t}${note}: ${error instanceof Error ? error.message : formatValue(error)}`, { cause: error });
 }
 
 /** A group's `frozen` switch, read once and checked. @internal */

@@ -1,4 +1,4 @@
-import { at, checkFloatArray, overlaps } from './checks.js';
+import { at, checkFloatArray } from './checks.js';
 import { formatValue } from './format.js';
 import { checkOptions, resolveOptions } from './options.js';
 import type { GroupHyper, RMSPropOptions } from './options.js';
@@ -104,6 +104,9 @@ export interface Located {
   readonly index: number;
 }
 
+/** What the checks of a registration need of a parameter: who it is, where, and its name. */
+type Who = Pick<Located, 'param' | 'name' | 'group' | 'index'>;
+
 function checkParam(param: unknown, prefix: string, group: number, index: number): Located {
   if (typeof param !== 'object' || param === null) {
     throw new TypeError(
@@ -133,15 +136,15 @@ function checkParam(param: unknown, prefix: string, group: number, index: number
  * registered or written; the caller commits the returned groups and their parameters.
  *
  * Errors: a group that is not an object or has no parameters, bad options, a parameter that is
- * not `{ data, grad }`, a parameter given twice, two parameters whose data share memory, and a
- * name used twice.
+ * not `{ data, grad }`, a parameter given twice, and a name used twice. Whether data share
+ * memory is checked when the groups are registered (memory.ts, `checkNew`).
  *
  * @internal
  */
 export function buildGroups(
   specs: readonly unknown[],
   base: GroupHyper,
-  existing: readonly Located[],
+  existing: readonly Who[],
   groupCount: number,
   prefix: string,
 ): { readonly groups: ParamGroup[]; readonly params: Located[][] } {
@@ -170,11 +173,10 @@ function makeGroup(params: readonly ParamRef[], hyper: GroupHyper): ParamGroup {
   return group;
 }
 
-/** No parameter twice, no two data buffers sharing memory, no name twice. */
-function checkDistinct(all: readonly Located[], prefix: string): void {
-  const seen = new Map<ParamRef, Located>();
-  const names = new Map<string, Located>();
-  const byBuffer = new Map<ArrayBufferLike, Located[]>();
+/** No parameter twice, no name twice. (Memory shared with another's data is a check of memory.ts.) */
+function checkDistinct(all: readonly Who[], prefix: string): void {
+  const seen = new Map<ParamRef, Who>();
+  const names = new Map<string, Who>();
   for (const item of all) {
     const first = seen.get(item.param);
     if (first !== undefined) {
@@ -192,27 +194,6 @@ function checkDistinct(all: readonly Located[], prefix: string): void {
         );
       }
       names.set(name, item);
-    }
-    const list = byBuffer.get(item.data.buffer);
-    if (list === undefined) byBuffer.set(item.data.buffer, [item]);
-    else list.push(item);
-  }
-  const end = (x: Located): number => x.data.byteOffset + x.data.byteLength;
-  for (const list of byBuffer.values()) {
-    if (list.length < 2) continue;
-    const sorted = [...list].sort((a, b) => a.data.byteOffset - b.data.byteOffset);
-    // Sorted by start: a view overlaps an earlier one iff it starts before the furthest end so far.
-    let reach = sorted[0]!;
-    for (let i = 1; i < sorted.length; i++) {
-      const item = sorted[i]!;
-      if (overlaps(reach.data, item.data)) {
-        // Named in registration order, which is the order of `all`.
-        const [a, b] = all.indexOf(reach) < all.indexOf(item) ? [reach, item] : [item, reach];
-        throw new Error(
-          `${prefix}: parameters share memory: the data of ${at(a.group, a.index)} overlaps the data of ${at(b.group, b.index)}`,
-        );
-      }
-      if (end(item) > end(reach)) reach = item;
     }
   }
 }

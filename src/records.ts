@@ -67,11 +67,11 @@ export interface Span {
   owned: boolean | undefined;
 }
 
-/** A registered buffer, found by the memory it lives in. @internal */
+/** A registered buffer (a parameter's data or one of its state buffers), found by the memory it lives in. @internal */
 export interface Owner {
   readonly view: FloatArray;
   readonly slot: Slot;
-  readonly what: 'data' | 'state' | 'grad';
+  readonly what: 'data' | 'state';
 }
 
 /**
@@ -90,11 +90,10 @@ export interface Registry {
    */
   reading: boolean;
   /**
-   * Every registered buffer by the memory it lives in: each parameter's data and gradient (as
-   * last checked) and state. A data or grad object not seen before is looked up here (a view's
-   * `buffer` costs V8 some 25 ns, so this is built once and kept up to date as objects change;
-   * set to `null` when a buffer is allocated or loaded, or a check fails, and rebuilt when next
-   * needed).
+   * Every registered buffer by the memory it lives in: each parameter's data (as last checked)
+   * and state. The memory checks look new objects up here (a view's `buffer` costs V8 some
+   * 25 ns, so this is built when first needed, and set to `null` — to be built again — when a
+   * data object changes or a state buffer is allocated or loaded).
    */
   map: Map<ArrayBufferLike, Owner[]> | null;
 }

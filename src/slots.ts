@@ -182,7 +182,7 @@ export function readRecord(r: GroupRecord, grads: ReadonlyMap<ParamRef, FloatArr
     // Counts may differ (a partial step, a sparse update, a load): look, once, until they agree.
     const step = slots[0]!.state.step;
     let equal = true;
-    for (let i = 1; i < slots.length; i++) if (slots[i]!.state.step !== step) equal = false;
+    for (let k = 1; k < slots.length; k++) if (slots[k]!.state.step !== step) equal = false;
     r.aligned = equal;
   }
   r.whole = whole && r.aligned;
@@ -197,14 +197,13 @@ export function readRecord(r: GroupRecord, grads: ReadonlyMap<ParamRef, FloatArr
  * @internal
  */
 export function checkRecords(records: readonly GroupRecord[], prefix: string, registry: Registry): void {
-  const changed: Slot[] = [];
+  let changed: Slot[] | null = null; // made only when something changed: a step with the same objects allocates nothing
   for (const r of records) {
-    if (!r.active) for (const s of r.slots) s.grad = null; // a frozen group's gradients are not read
     if (!r.active || !r.changed) continue;
     r.span = undefined;
-    for (const s of r.slots) if (s.grad !== null && (s.grad !== s.checkedGrad || s.data !== s.checkedData)) changed.push(s);
+    for (const s of r.slots) if (s.grad !== null && (s.grad !== s.checkedGrad || s.data !== s.checkedData)) (changed ??= []).push(s);
   }
-  if (changed.length > 0) checkSlots(changed, prefix, registry);
+  if (changed !== null) checkSlots(changed, prefix, registry);
   for (const r of records) if (r.active) checkLengths(r, prefix, registry);
 }
 

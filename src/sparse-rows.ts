@@ -5,7 +5,7 @@ import { at, checkFloatArray, checkKeys, checkNumber, count, finiteAtLeast0, inv
 import { allFinite, firstNonFinite } from './finite.js';
 import { formatValue } from './format.js';
 import { RMSProp, slotOf } from './optimizer.js';
-import { isFrozen, resolveHyper, resolveOptions } from './options.js';
+import { isFrozen, resolveHyper, resolveOptions, scheduleError } from './options.js';
 import type { Mutable } from './options.js';
 import { locate } from './param-groups.js';
 import type { ParamRef } from './param-groups.js';
@@ -297,7 +297,7 @@ export class SparseRows {
         try {
           lr = schedule(u);
         } catch (error) {
-          throw new Error(`${P}: the lr schedule of group ${slot.group} threw at update ${u} (replayed): ${error instanceof Error ? error.message : formatValue(error)}`, { cause: error });
+          throw scheduleError(error, P, slot.group, u, ' (replayed)');
         }
       }
       if (!finiteAtLeast0.ok(lr)) {

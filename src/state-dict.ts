@@ -6,7 +6,7 @@ import { OPTION_NAMES, checkHyper, checkOptions, checkPolicy, inGroup, isFrozen,
 import type { GroupHyper, NonFinitePolicy } from './options.js';
 import type { RMSPropHyper } from './rmsprop-step.js';
 import type { FloatArray } from './rmsprop-step.js';
-import { attached } from './memory.js';
+import { attached, stateBuffers } from './memory.js';
 import type { GroupRecord, Registry, Slot } from './records.js';
 import { allocate } from './slots.js';
 
@@ -251,7 +251,7 @@ export function commitLoad(plan: LoadPlan, records: readonly GroupRecord[], regi
   records.forEach((r, gi) =>
     r.slots.forEach((s, i) => {
       const p = plan.states[gi]![i]!;
-      for (const b of [p.squareAvg, p.gradAvg, p.momentumBuffer]) {
+      for (const b of stateBuffers(p)) {
         if (b !== null && b.length !== s.length) throw new Error(`${P}: a saved buffer of ${at(s.group, s.index)} was detached after it was checked; nothing was loaded`);
       }
     }),
@@ -267,7 +267,7 @@ export function commitLoad(plan: LoadPlan, records: readonly GroupRecord[], regi
   // A saved buffer that is one of the optimizer's own (a state from getState() passed back, two
   // parameters' states swapped) would be overwritten before it is read: copy those first.
   const live = new Set<ArrayBufferLike>();
-  for (const r of records) for (const { state } of r.slots) for (const b of [state.squareAvg, state.gradAvg, state.momentumBuffer]) if (b !== null) live.add(b.buffer);
+  for (const r of records) for (const { state } of r.slots) for (const b of stateBuffers(state)) if (b !== null) live.add(b.buffer);
   const own = <T extends FloatArray | null>(b: T): T => (b !== null && live.has(b.buffer) ? (b.slice() as T) : b);
   const states = plan.states.map((list) => list.map((p) => ({ ...p, squareAvg: own(p.squareAvg), gradAvg: own(p.gradAvg), momentumBuffer: own(p.momentumBuffer) })));
   records.forEach((r, gi) => {

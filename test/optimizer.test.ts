@@ -253,7 +253,7 @@ const CONSTRUCTOR_CASES: [string, () => unknown, Ctor, string][] = [
   ['an empty name', () => new RMSProp([{ data: new Float32Array(1), grad: null, name: '' }]), TypeError, 'RMSProp: invalid name: expected a non-empty string or no name, got string "" (group 0, param 0)'],
   ['a parameter twice', () => { const [a, b] = makeParams(1); return new RMSProp([{ params: [a!, b!] }, { params: [a!] }]); }, Error, 'RMSProp: a parameter appears twice: (group 0, param 0) and (group 1, param 0)'],
   ['a name twice', () => { const [a, b] = makeParams(1); return new RMSProp([a!, { ...b!, name: 's1p0' }]); }, Error, 'RMSProp: duplicate parameter name "s1p0": (group 0, param 0) and (group 0, param 1)'],
-  ['two parameters sharing memory', () => { const f = new Float32Array(10); return new RMSProp([{ data: f.subarray(0, 6), grad: null }, { data: f.subarray(8), grad: null }, { data: f.subarray(5, 7), grad: null }]); }, Error, 'RMSProp: parameters share memory: the data of (group 0, param 0) overlaps the data of (group 0, param 2)'],
+  ['two parameters sharing memory', () => { const f = new Float32Array(10); return new RMSProp([{ data: f.subarray(0, 6), grad: null }, { data: f.subarray(8), grad: null }, { data: f.subarray(5, 7), grad: null }]); }, Error, 'RMSProp: data (group 0, param 2) shares memory with the data of (group 0, param 0)'],
   ['an empty group', () => new RMSProp([{ params: makeParams(1) }, { params: [] }]), RangeError, 'RMSProp: group 1 has no parameters'],
   ['group params not an array', () => new RMSProp([{ params: makeParams(1) }, { params: 'w' }] as never), TypeError, 'RMSProp: invalid params in group 1: expected an array, got string "w"'],
   ['options not an object', () => new RMSProp(makeParams(1), 0.01 as never), TypeError, 'RMSProp: invalid options: expected an object, got 0.01'],
@@ -358,7 +358,7 @@ describe('RMSProp.step with bad input', () => {
 const ADD_GROUP_CASES: [string, (pr: Pair) => unknown, Ctor, string][] = [
   ['a parameter already registered', (pr) => pr.opt.addParamGroup({ params: [...makeParams(3), pr.params[2]!] }), Error, 'RMSProp.addParamGroup: a parameter appears twice: (group 1, param 0) and (group 2, param 3)'],
   ['a name already used', (pr) => pr.opt.addParamGroup({ params: [{ data: new Float32Array(2), grad: null, name: 's21p3' }] }), Error, 'RMSProp.addParamGroup: duplicate parameter name "s21p3": (group 1, param 1) and (group 2, param 0)'],
-  ['data overlapping a registered parameter', (pr) => pr.opt.addParamGroup({ params: [{ data: pr.params[0]!.data.subarray(4), grad: null }] }), Error, 'RMSProp.addParamGroup: parameters share memory: the data of (group 0, param 0) overlaps the data of (group 2, param 0)'],
+  ['data overlapping a registered parameter', (pr) => pr.opt.addParamGroup({ params: [{ data: pr.params[0]!.data.subarray(4), grad: null }] }), Error, 'RMSProp.addParamGroup: data (group 2, param 0) shares memory with the data of (group 0, param 0)'],
   ['no parameters', (pr) => pr.opt.addParamGroup({ params: [] }), RangeError, 'RMSProp.addParamGroup: group 2 has no parameters'],
   ['a bad option', (pr) => pr.opt.addParamGroup({ params: makeParams(4), momentum: -0.9 }), RangeError, 'RMSProp.addParamGroup: invalid momentum in group 2: expected a number in [0, 1), got -0.9'],
   ['not an object', (pr) => pr.opt.addParamGroup(undefined as never), TypeError, 'RMSProp.addParamGroup: invalid group 2: expected an object with params, got undefined'],
@@ -827,6 +827,37 @@ describe('buffers that share memory with what the optimizer holds', () => {
 });
 
 describe('memory shared with what the optimizer holds, found whichever buffer changed and whenever', () => {
+  const onData = (data: FloatArray): Param => ({ data, grad: null });
+
+  it('finds data that overlap at registration between views that are not neighbours when sorted', () => {
+    const f = new Float32Array(100);
+    const views = [f.subarray(0, 50), f.subarray(60, 70), f.subarray(55, 58), f.subarray(80, 90), f.subarray(40, 45)];
+    expectError(() => new RMSProp(views.map(onData)), Error, 'RMSProp: data (group 0, param 4) shares memory with the data of (group 0, param 0)');
+  });
+
+  it('says the new parameter overlaps the registered one', () => {
+    const f = new Float32Array(20);
+    const opt = new RMSProp([onData(f.subarray(10, 20))]);
+    expectError(
+      () => opt.addParamGroup({ params: [onData(f.subarray(0, 5)), onData(f.subarray(5, 11))] }),
+      Error,
+      'RMSProp.addParamGroup: data (group 1, param 1) shares memory with the data of (group 0, param 0)',
+    );
+    expect(opt.paramGroups.length).toBe(1);
+  });
+
+  it('compares bytes, across element types, and accepts adjacent and empty views', () => {
+    const buffer = new ArrayBuffer(64);
+    expectError(
+      () => new RMSProp([onData(new Float32Array(buffer, 0, 3)), onData(new Float64Array(buffer, 8, 2))]),
+      Error,
+      'RMSProp: data (group 0, param 1) shares memory with the data of (group 0, param 0)',
+    );
+    expect(new RMSProp([onData(new Float32Array(buffer, 0, 4)), onData(new Float64Array(buffer, 16, 2))]).paramGroups).toHaveLength(1);
+    const f = new Float64Array(10);
+    expect(new RMSProp([f.subarray(0, 5), f.subarray(5, 5), f.subarray(5, 10), f.subarray(3, 3)].map(onData)).paramGroups).toHaveLength(1);
+  });
+
   it("zeroGrad refuses to zero a gradient that is now another parameter's data", () => {
     const [a, b] = makeParams(81, [3, 3]);
     fillGrads([a!, b!], 1);

@@ -166,38 +166,6 @@ describe('buildGroups', () => {
     expect(register([{ params: [param(1), param(1), param(1, 'a')] }]).groups).toHaveLength(1);
   });
 
-  it('finds an overlap between views that are not neighbours when sorted', () => {
-    const f = new Float32Array(100);
-    const views = [f.subarray(0, 50), f.subarray(60, 70), f.subarray(55, 58), f.subarray(80, 90), f.subarray(40, 45)];
-    expectError(() => register([{ params: views.map((data) => onData(data)) }]), Error, 'X: parameters share memory: the data of (group 0, param 0) overlaps the data of (group 0, param 4)');
-  });
-
-  it('names the two overlapping parameters in registration order, the registered ones first', () => {
-    const f = new Float32Array(20);
-    const first = register([{ params: [onData(f.subarray(10, 20))] }]);
-    expectError(
-      () => register([{ params: [onData(f.subarray(0, 5)), onData(f.subarray(5, 11))] }], first.located, 1),
-      Error,
-      'X: parameters share memory: the data of (group 0, param 0) overlaps the data of (group 1, param 1)',
-    );
-  });
-
-  it('compares bytes, across element types', () => {
-    const buffer = new ArrayBuffer(64);
-    const f32 = new Float32Array(buffer, 0, 3); // bytes 0..12
-    expectError(
-      () => register([{ params: [onData(f32), onData(new Float64Array(buffer, 8, 2))] }]),
-      Error,
-      'X: parameters share memory: the data of (group 0, param 0) overlaps the data of (group 0, param 1)',
-    );
-    expect(register([{ params: [onData(new Float32Array(buffer, 0, 4)), onData(new Float64Array(buffer, 16, 2))] }]).groups).toHaveLength(1);
-  });
-
-  it('accepts adjacent and empty views of one buffer', () => {
-    const f = new Float64Array(10);
-    const views = [f.subarray(0, 5), f.subarray(5, 5), f.subarray(5, 10), f.subarray(3, 3)];
-    expect(register([{ params: views.map((data) => onData(data)) }]).groups).toHaveLength(1);
-  });
 });
 
 describe('locate', () => {
