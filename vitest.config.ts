@@ -20,7 +20,7 @@ if (!withBrowser) {
 
 // Tests that need Node itself: npm pack, tsc, TypeDoc, wabt over the repository's files, the
 // convergence study (it reads its datasets from disk).
-const NODE_ONLY = ['test/package.test.ts', 'test/docs.test.ts', 'test/wasm-module.test.ts', 'test/convergence.test.ts'];
+const NODE_ONLY = ['test/node.test.ts', 'test/package.test.ts', 'test/docs.test.ts', 'test/wasm-module.test.ts', 'test/convergence.test.ts'];
 
 const browserProject: TestProjectInlineConfiguration = {
   extends: true,
@@ -56,6 +56,7 @@ const browserProject: TestProjectInlineConfiguration = {
 // examples/ import the package by name, as users do; the tests run them against src/.
 const alias = {
   'rmsprop/step': new URL('./src/rmsprop-step.ts', import.meta.url).pathname,
+  'rmsprop/node': new URL('./src/node.ts', import.meta.url).pathname,
   rmsprop: new URL('./src/index.ts', import.meta.url).pathname,
 };
 

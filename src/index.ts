@@ -11,6 +11,7 @@ export { presets } from './presets.js';
 export { createState, rmspropDefaults, rmspropStep, zerosLike } from './rmsprop-step.js';
 export type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
 export { cosineAnnealing, exponentialDecay, linearWarmup, oneCycle, stepDecay } from './schedules.js';
+export { decodeState, encodeState } from './safetensors.js';
 export { SparseRows } from './sparse-rows.js';
 export type { SavedRows, SparseRowsOptions, SparseRowsStateDict, SparseUpdate } from './sparse-rows.js';
 export type { RMSPropStateDict, SavedGroupState, SavedParamState } from './state-dict.js';

@@ -20,6 +20,14 @@ import type { RMSPropStateDict } from './state-dict.js';
 export let slotOf: (opt: RMSProp, param: ParamRef) => { readonly slot: Slot; readonly record: GroupRecord; readonly registry: Registry } | undefined;
 
 /**
+ * The hook for `encodeState`: what `stateDict()` gives, but holding the live state buffers
+ * instead of copies, for an encoder that copies them into its output at once.
+ *
+ * @internal
+ */
+export let liveState: (opt: RMSProp) => RMSPropStateDict;
+
+/**
  * RMSProp optimizer with PyTorch's semantics (`torch.optim.RMSprop`): owns the state of every
  * parameter and updates the parameters in place on `step()`.
  *
@@ -285,5 +293,6 @@ export class RMSProp {
       const slot = opt.#slots.get(param);
       return slot === undefined ? undefined : { slot, record: opt.#records[slot.group]!, registry: opt.#registry };
     };
+    liveState = (opt) => saveState(opt.#records, opt.#nonFinite, opt.#skipped, opt.#updates, false);
   }
 }

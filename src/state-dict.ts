@@ -88,8 +88,13 @@ function checkedHyper(group: GroupHyper, prefix: string, gi: number): GroupHyper
   return h;
 }
 
-/** Builds the saved form of an optimizer's records. @internal */
-export function saveState(records: readonly GroupRecord[], nonFinite: NonFinitePolicy, skippedSteps: number, updates: number): RMSPropStateDict {
+/**
+ * Builds the saved form of an optimizer's records: copies of the state buffers, or (`copy`
+ * false, for an encoder that copies them itself at once) the live buffers.
+ *
+ * @internal
+ */
+export function saveState(records: readonly GroupRecord[], nonFinite: NonFinitePolicy, skippedSteps: number, updates: number, copy = true): RMSPropStateDict {
   const hypers = records.map((r) => checkedHyper(r.group, SAVE, r.index));
   for (const r of records) r.slots.forEach((s) => attached(s, SAVE));
   return {
@@ -107,11 +112,11 @@ export function saveState(records: readonly GroupRecord[], nonFinite: NonFiniteP
           // A buffer the options need but that is not allocated yet (a feature switched on, no
           // step since) would start at zero: save it as zeros, so the saved state is complete.
           const optional = (buffer: FloatArray | null, needed: boolean): FloatArray | null =>
-            buffer !== null ? buffer.slice() : needed ? squareAvg.slice().fill(0) : null;
+            buffer !== null ? (copy ? buffer.slice() : buffer) : needed ? squareAvg.slice().fill(0) : null;
           return {
             name: s.name ?? null,
             step: s.state.step,
-            squareAvg: squareAvg.slice(),
+            squareAvg: copy ? squareAvg.slice() : squareAvg,
             gradAvg: optional(gradAvg, hyper.centered),
             momentumBuffer: optional(momentumBuffer, hyper.momentum > 0),
           };

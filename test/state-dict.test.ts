@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { RMSProp, presets, stateFromJSON, stateToJSON } from '../src/index.js';
+import { RMSProp, decodeState, encodeState, presets, stateFromJSON, stateToJSON } from '../src/index.js';
 import type { FloatArray, OptimizerOptions, ParamGroupSpec, RMSPropStateDict } from '../src/index.js';
 import { expectError } from './support/expect-error.js';
+import { bytes, snapshot } from './support/snapshot.js';
 import { normals, rng } from './support/random.js';
 
 interface Param {
@@ -31,28 +32,11 @@ function feed(params: readonly Param[], seed: number): void {
   for (const p of params) p.grad!.set(normals(random, p.data.length, 3));
 }
 
-const bytes = (a: FloatArray | null): number[] | null => (a === null ? null : Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
-
-/** Everything an optimizer holds, bit for bit. */
-function snapshot(opt: RMSProp): unknown {
-  return {
-    nonFinite: opt.nonFinite,
-    skipped: opt.skippedSteps,
-    groups: opt.paramGroups.map((g) => ({
-      ...g,
-      lr: Object.is(g.lr, -0) ? '-0' : g.lr,
-      params: g.params.map((p) => {
-        const s = opt.getState(p)!;
-        return [bytes(p.data), bytes(s.squareAvg), bytes(s.gradAvg), bytes(s.momentumBuffer), s.step];
-      }),
-    })),
-  };
-}
-
 const ROUND_TRIPS: [string, (s: RMSPropStateDict) => RMSPropStateDict][] = [
   ['as is', (s) => s],
   ['structuredClone (postMessage, IndexedDB)', (s) => structuredClone(s)],
   ['stateToJSON / stateFromJSON', (s) => stateFromJSON(stateToJSON(s))],
+  ['encodeState / decodeState (safetensors)', (s) => decodeState(encodeState(s))],
 ];
 
 describe('stateDict and loadStateDict', () => {

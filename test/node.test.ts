@@ -1,0 +1,78 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RMSProp, encodeState } from '../src/index.js';
+import type { RMSPropStateDict } from '../src/index.js';
+import { loadState, saveState } from '../src/node.js';
+import { snapshot } from './support/snapshot.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rmsprop-node-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function build(seed: number): { p: { data: Float32Array; grad: Float32Array; name: string }; opt: RMSProp } {
+  const p = { data: Float32Array.from({ length: 6 }, (_, i) => Math.sin(seed + i)), grad: Float32Array.from({ length: 6 }, (_, i) => Math.cos(seed * i)), name: 'w' };
+  const opt = new RMSProp([p], { momentum: 0.9, centered: true });
+  opt.step();
+  return { p, opt };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('saveState and loadState (rmsprop/node)', () => {
+  it('write the bytes of encodeState and read them back into an optimizer, every bit', async () => {
+    const { opt } = build(1);
+    const path = join(dir, 'a.safetensors');
+    await saveState(opt, path);
+    expect(new Uint8Array(readFileSync(path))).toEqual(encodeState(opt));
+    const twin = build(2).opt;
+    await loadState(twin, path);
+    expect(encodeState(twin)).toEqual(encodeState(opt));
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('save the state as it was when called, whatever steps follow before the write ends', async () => {
+    const { opt } = build(3);
+    const expected = encodeState(opt);
+    const path = join(dir, 'b.safetensors');
+    const saving = saveState(opt, path);
+    opt.step();
+    await saving;
+    expect(new Uint8Array(readFileSync(path))).toEqual(expected);
+  });
+
+  it('leave the old file as it was when the save fails, and no temporary file behind', async () => {
+    const path = join(dir, 'c.safetensors');
+    writeFileSync(path, 'old');
+    const bad = { ...build(4).opt.stateDict(), version: 3 } as unknown as RMSPropStateDict;
+    await expect(saveState(bad, path)).rejects.toThrow('encodeState: invalid version: expected 2, got 3');
+    const missing = join(dir, 'no-such-folder', 'd.safetensors');
+    const error = await rejection(saveState(build(4).opt, missing));
+    expect(error.message).toMatch(new RegExp(`^saveState: cannot write "${missing}": ENOENT`));
+    expect(readFileSync(path, 'utf8')).toBe('old');
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('name the path and what is wrong when a load fails, and change nothing', async () => {
+    const { opt } = build(5);
+    const before = snapshot(opt);
+    const missing = join(dir, 'missing.safetensors');
+    expect((await rejection(loadState(opt, missing))).message).toMatch(new RegExp(`^loadState: cannot read "${missing}": ENOENT`));
+    const truncated = join(dir, 'truncated.safetensors');
+    writeFileSync(truncated, encodeState(build(6).opt).subarray(0, 100));
+    expect((await rejection(loadState(opt, truncated))).message).toMatch(new RegExp(`^loadState: "${truncated}": decodeState: truncated: the header's length is \\d+ bytes, but the file ends 92 bytes after the length$`));
+    const other = join(dir, 'other.safetensors');
+    await saveState(new RMSProp([{ data: new Float32Array(2), grad: null, name: 'w' }]), other);
+    expect((await rejection(loadState(opt, other))).message).toBe(
+      `loadState: "${other}": RMSProp.loadStateDict: invalid groups[0].params[0].squareAvg: expected a Float32Array of length 6 (every state needs it), got a Float32Array of length 2`,
+    );
+    expect(snapshot(opt)).toEqual(before);
+  });
+});
