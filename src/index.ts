@@ -1,3 +1,8 @@
+/**
+ * The package root: the optimizer, its features, presets, schedules and state codecs.
+ *
+ * @module rmsprop
+ */
 export { createArena } from './arena.js';
 export type { Arena } from './backend.js';
 export { clipGradNorm, clipGradValue } from './clipping.js';
@@ -16,3 +21,5 @@ export { SparseRows } from './sparse-rows.js';
 export type { SavedRows, SparseRowsOptions, SparseRowsStateDict, SparseUpdate } from './sparse-rows.js';
 export type { RMSPropStateDict, SavedGroupState, SavedParamState } from './state-dict.js';
 export { stateFromJSON, stateToJSON } from './state-json.js';
+export { loadTFJSWeights, tfjsWeights } from './tfjs-weights.js';
+export type { TFJSConfig, TFJSNamedTensor, TFJSTensorLike, TFJSVariableLike } from './tfjs-weights.js';

@@ -1,6 +1,10 @@
 /// <reference types="node" />
-// Checkpoint files in Node (the subpath `rmsprop/node`): a safetensors file written atomically
-// (a temporary file beside it, fsync, rename, fsync of the folder) and read into one buffer.
+/**
+ * Checkpoint files in Node: a safetensors file (`encodeState`'s bytes) written atomically (a
+ * temporary file beside it, fsync, rename, fsync of the folder) and read into one buffer.
+ *
+ * @module rmsprop/node
+ */
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';

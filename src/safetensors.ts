@@ -4,6 +4,7 @@
 import { count, invalid, isDetached, isFloatArray } from './checks.js';
 import { formatValue } from './format.js';
 import { OPTION_NAMES } from './options.js';
+import type { NonFinitePolicy } from './options.js';
 import { RMSProp, liveState } from './optimizer.js';
 import type { FloatArray } from './rmsprop-step.js';
 import type { RMSPropStateDict, SavedGroupState, SavedParamState } from './state-dict.js';
@@ -63,14 +64,16 @@ interface Out {
 export function encodeState(state: RMSPropStateDict | RMSProp): Uint8Array {
   const dict = state instanceof RMSProp ? liveState(state) : checkDict(state);
   const tensors: Out[] = [];
-  const keys = new Set<string>();
+  const keys = new Map<string, [index: number, named: boolean]>(); // who has each key
   let index = 0;
   const groups = dict.groups.map((g) => ({
     ...g.hyper,
     params: g.params.map((p) => {
       const key = p.name ?? String(index);
-      if (keys.has(key)) throw new Error(`${E}: the parameter named ${JSON.stringify(key)} would share its tensors with parameter ${key}, which has no name: rename it`);
-      keys.add(key);
+      const [other, named] = keys.get(key) ?? [-1, false];
+      if (other >= 0 && named) throw new Error(`${E}: parameters ${other} and ${index} are both named ${JSON.stringify(key)}`);
+      if (other >= 0) throw new Error(`${E}: the parameter named ${JSON.stringify(key)} would share its tensors with parameter ${key}, which has no name: rename it`);
+      keys.set(key, [index, p.name !== null]);
       index++;
       const f64 = p.squareAvg instanceof Float64Array;
       tensors.push({ name: `${key}.step`, f64: true, shape: [], data: new Float64Array([p.step]) });
@@ -265,7 +268,7 @@ export function decodeState(bytes: Uint8Array | ArrayBuffer): RMSPropStateDict {
   return {
     format: 'rmsprop-state',
     version: 2,
-    nonFinite: meta.nonFinite as RMSPropStateDict['nonFinite'],
+    nonFinite: meta.nonFinite,
     skippedSteps: meta.skippedSteps,
     updates: meta.updates,
     groups: meta.groups.map((g, gi): SavedGroupState => ({
@@ -344,6 +347,7 @@ function readMetadata(m: Record<string, unknown>, fail: (message: string) => nev
   const list = parseJSON(text('param_groups'), '__metadata__.param_groups', fail);
   if (!Array.isArray(list)) fail(`__metadata__.param_groups is ${formatValue(list)}; expected a JSON array of groups`);
   const seen = new Set<string | number>();
+  let position = 0;
   const groups = (list as unknown[]).map((g, gi) => {
     const where = `__metadata__.param_groups[${gi}]`;
     if (typeof g !== 'object' || g === null || Array.isArray(g)) fail(`${where} is ${formatValue(g)}; expected an object`);
@@ -352,13 +356,17 @@ function readMetadata(m: Record<string, unknown>, fail: (message: string) => nev
     for (const key of params as unknown[]) {
       const ok = (typeof key === 'string' && key !== '') || (typeof key === 'number' && Number.isSafeInteger(key) && key >= 0);
       if (!ok) fail(`${where}.params holds ${formatValue(key)}; expected a parameter's name (a non-empty string) or index (a whole number)`);
+      if (typeof key === 'number' && key !== position) fail(`${where}.params holds ${key} for the parameter at position ${position} (counting every group's): an unnamed parameter's key is its position`);
       if (seen.has(String(key))) fail(`${where}.params holds ${formatValue(key)}, which names a parameter already listed`);
       seen.add(String(key));
+      position++;
     }
     for (const [k, v] of Object.entries(hyper)) hyper[k] = number(v, `${where}.${k}`, fail);
     return { params: params as (string | number)[], hyper };
   });
-  return { nonFinite: text('nonFinite'), skippedSteps: whole('skippedSteps'), updates: whole('updates'), groups };
+  const policy = text('nonFinite');
+  const nonFinite: NonFinitePolicy = policy === 'throw' || policy === 'skip' || policy === 'apply' ? policy : fail(`__metadata__.nonFinite is ${formatValue(policy)}; expected "throw", "skip" or "apply"`);
+  return { nonFinite, skippedSteps: whole('skippedSteps'), updates: whole('updates'), groups };
 }
 
 const NUMBERS: Readonly<Record<string, number>> = { '-0': -0, NaN, Infinity, '-Infinity': -Infinity };

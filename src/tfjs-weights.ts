@@ -9,6 +9,7 @@
 // `applyGradients` first saw them; TFJS keeps each slot by that position alone, not by name.
 import { at, checkNumber, count, invalid, readError } from './checks.js';
 import { formatValue } from './format.js';
+import { liveState } from './optimizer.js';
 import type { RMSProp } from './optimizer.js';
 import { inGroup } from './options.js';
 import type { FloatArray } from './rmsprop-step.js';
@@ -25,6 +26,14 @@ import type { RMSPropStateDict, SavedGroupState, SavedParamState } from './state
 export interface TFJSTensorLike {
   readonly shape: readonly number[];
   readonly dtype: string;
+  /**
+   * The values, in row-major order: read once per tensor, after every check has passed.
+   *
+   * @example
+   * ```ts
+   * const values = weights[1]!.tensor.dataSync(); // a Float32Array on TFJS's cpu backend
+   * ```
+   */
   dataSync(): ArrayLike<number>;
 }
 
@@ -148,8 +157,12 @@ function sizeOf(shape: unknown, prefix: string, path: string): number {
   throw new TypeError(invalid(prefix, path, 'an array of whole numbers >= 0', shape));
 }
 
+function elements(n: number): string {
+  return `${n} element${n === 1 ? '' : 's'}`;
+}
+
 function shapeText(shape: readonly number[], n: number): string {
-  return `[${shape.join(', ')}] (${n} element${n === 1 ? '' : 's'})`;
+  return `[${shape.join(', ')}] (${elements(n)})`;
 }
 
 /** Splits `dense/kernel/rms` into `dense/kernel` and `rms`. */
@@ -217,11 +230,10 @@ function valuesOf<T extends Float32Array | Float64Array>(tensor: TFJSTensorLike,
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
- * import { RMSProp, presets } from 'rmsprop';
- * import { loadTFJSWeights } from 'rmsprop';
+ * import { RMSProp, loadTFJSWeights, presets } from 'rmsprop';
  *
- * const tfOpt = tf.train.rmsprop(0.01, 0.9, 0.9); // trained on variables w, b
- * const params = [w, b].map((v) => ({ data: v.dataSync().slice(), grad: null, name: v.name }));
+ * const tfOpt = tf.train.rmsprop(0.01, 0.9, 0.9); // trained on the variables w and b
+ * const params = [w, b].map((v) => ({ data: Float32Array.from(v.dataSync()), grad: null, name: v.name }));
  * const opt = new RMSProp(params, { ...presets.tfjs, lr: 0.01, alpha: 0.9, momentum: 0.9 });
  * const weights = await tfOpt.getWeights();
  * loadTFJSWeights(opt, weights, tfOpt.getConfig());
@@ -229,7 +241,7 @@ function valuesOf<T extends Float32Array | Float64Array>(tensor: TFJSTensorLike,
  * ```
  */
 export function loadTFJSWeights(opt: RMSProp, weights: readonly TFJSNamedTensor[], config?: TFJSConfig): void {
-  const state = opt.stateDict();
+  const state = liveState(opt); // its hyperparameters and lengths: no copy of the state needed
   const centered = checkGroups(state, LOAD, config);
   const params = paramsOf(state);
   const n = params.length;
@@ -245,7 +257,6 @@ export function loadTFJSWeights(opt: RMSProp, weights: readonly TFJSNamedTensor[
   const iter = entryAt(list, 0);
   if (iter.name !== 'iter') throw new Error(invalid(LOAD, 'weights[0].name', '"iter" (the iteration count comes first)', iter.name));
   if (iter.size !== 1) throw new Error(`${LOAD}: invalid weights[0].tensor.shape: expected a scalar (1 element), got ${shapeText(iter.tensor.shape, iter.size)}`);
-  const iterations = checkNumber(valuesOf(iter.tensor, 1, 0, new Float64Array(1))[0], count, LOAD, 'weights[0] (the iteration count)');
 
   // Which parameter each variable of the list is: by name when every parameter has one.
   const byName = params.every((p) => p.saved.name !== null);
@@ -255,10 +266,9 @@ export function loadTFJSWeights(opt: RMSProp, weights: readonly TFJSNamedTensor[
     const k = 1 + j;
     const { name } = entryAt(list, k);
     const [variable, suffix] = split(name);
-    const choices = byName ? params.map((p) => `"${p.saved.name}/rms"`).join(', ') : null;
     const param = byName ? named.get(variable) : params[j]!;
     if (suffix !== 'rms' || param === undefined) {
-      const allowed = choices === null ? '"<variable name>/rms"' : `the rms slot of a parameter: ${choices}`;
+      const allowed = byName ? `the rms slot of a parameter: ${params.map((p) => `"${p.saved.name}/rms"`).join(', ')}` : '"<variable name>/rms"';
       throw new Error(invalid(LOAD, `weights[${k}].name`, allowed, name));
     }
     const twin = seen.get(variable);
@@ -267,25 +277,30 @@ export function loadTFJSWeights(opt: RMSProp, weights: readonly TFJSNamedTensor[
     return { param, variable };
   });
 
-  // Every slot checked and read, per variable.
-  const read = order.map(({ param, variable }, j) => {
+  // Every slot checked, then read (dataSync() may be a GPU read-back: none before the list is known good).
+  const lists = kinds.map((x) => `the ${x} slots`).join(', then ');
+  const checked = order.map(({ param, variable }, j) => {
     const { saved, group, where } = param;
-    const buffers = kinds.map((kind, s) => {
+    const length = saved.squareAvg.length;
+    const slots = kinds.map((kind, s) => {
       const k = 1 + s * n + j;
       const e = entryAt(list, k);
       const want = `${variable}/${kind}`;
-      if (e.name !== want) {
-        const lists = kinds.map((x) => `the ${x} slots`).join(', then ');
-        throw new Error(invalid(LOAD, `weights[${k}].name`, `"${want}" (TFJS lists ${lists}, each in the variables' order)`, e.name));
-      }
+      if (e.name !== want) throw new Error(invalid(LOAD, `weights[${k}].name`, `"${want}" (TFJS lists ${lists}, each in the variables' order)`, e.name));
       if (e.tensor.dtype !== 'float32') throw new Error(invalid(LOAD, `weights[${k}].tensor.dtype`, '"float32"', e.tensor.dtype));
-      const length = saved.squareAvg.length;
       if (e.size !== length) {
-        throw new Error(`${LOAD}: invalid weights[${k}].tensor.shape: expected ${length} elements, the length of ${where}, got ${shapeText(e.tensor.shape, e.size)}`);
+        throw new Error(`${LOAD}: invalid weights[${k}].tensor.shape: expected ${elements(length)}, the length of ${where}, got ${shapeText(e.tensor.shape, e.size)}`);
       }
-      if (kind === 'momentum' && !(group.hyper.momentum > 0)) return null; // no momentum buffer here
-      return valuesOf(e.tensor, length, k, saved.squareAvg instanceof Float64Array ? new Float64Array(length) : new Float32Array(length));
+      // A group without momentum has no momentum buffer: the slot is checked, not read.
+      return kind === 'momentum' && !(group.hyper.momentum > 0) ? null : { tensor: e.tensor, k };
     });
+    return { saved, length, slots };
+  });
+  const iterations = checkNumber(valuesOf(iter.tensor, 1, 0, new Float64Array(1))[0], count, LOAD, 'weights[0] (the iteration count)');
+  const read = checked.map(({ saved, length, slots }) => {
+    const buffers = slots.map((slot) =>
+      slot === null ? null : valuesOf(slot.tensor, length, slot.k, saved.squareAvg instanceof Float64Array ? new Float64Array(length) : new Float32Array(length)),
+    );
     return { saved, squareAvg: buffers[0]!, momentumBuffer: buffers[1] ?? null, gradAvg: buffers[2] ?? null };
   });
   const loaded = new Map(read.map((r) => [r.saved, r]));
@@ -377,7 +392,7 @@ export function tfjsWeights<T>(
         throw new Error(invalid(SAVE, `${path}.name`, `the name of a parameter: ${params.map((p) => `"${p.saved.name}"`).join(', ')}`, name));
       }
       const length = param.saved.squareAvg.length;
-      if (size !== length) throw new Error(`${SAVE}: invalid ${path}.shape: expected ${length} elements, the length of ${param.where}, got ${shapeText(v.shape!, size)}`);
+      if (size !== length) throw new Error(`${SAVE}: invalid ${path}.shape: expected ${elements(length)}, the length of ${param.where}, got ${shapeText(v.shape!, size)}`);
       return { param, name, shape: [...v.shape!] };
     });
   }

@@ -112,6 +112,32 @@ console.log(JSON.stringify([Array.from(w.data), p[0], s.step]));
     expect(p).toBe(1 - (0.5 * 1) / (Math.sqrt((1 - 0.99) * 1 * 1) + 1e-8));
     expect(step).toBe(1);
   });
+  it("saves and loads a checkpoint through 'rmsprop/node', typed without Node's types", () => {
+    writeFileSync(
+      join(project, 'checkpoint.ts'),
+      `import { RMSProp, decodeState, encodeState } from 'rmsprop';
+import { loadState, saveState } from 'rmsprop/node';
+declare const console: { log(message: string): void };
+const w = { data: new Float32Array([1, 2, 3]), grad: new Float32Array([0.5, -0.5, 1]), name: 'w' };
+const opt = new RMSProp([w], { momentum: 0.9 });
+opt.step();
+await saveState(opt, 'state.safetensors');
+const twin = new RMSProp([{ ...w, data: new Float32Array(3) }], { momentum: 0.9 });
+await loadState(twin, 'state.safetensors');
+const same = encodeState(twin).every((b, i) => b === encodeState(opt)[i]);
+console.log(JSON.stringify([same, decodeState(encodeState(opt)).groups[0]!.params[0]!.step]));
+`,
+    );
+    writeFileSync(
+      join(project, 'tsconfig.checkpoint.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022'], types: [], outDir: 'out', exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true },
+        files: ['checkpoint.ts'],
+      }),
+    );
+    run('node', [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.checkpoint.json'], project);
+    expect(JSON.parse(run('node', ['out/checkpoint.js'], project))).toEqual([true, 1]);
+  });
 });
 
 describe('the kernel file, copied alone (the single-file promise)', () => {

@@ -120,6 +120,14 @@ describe('encodeState', () => {
     expectError(() => encodeState(opt), Error, 'encodeState: the parameter named "0" would share its tensors with parameter 0, which has no name: rename it');
   });
 
+  it('refuses two parameters of one name in a state dict, naming both', () => {
+    const state = new RMSProp([{ data: new Float32Array(1), grad: null, name: 'a' }, { data: new Float32Array(1), grad: null, name: 'b' }]).stateDict();
+    const twice = { ...state, groups: [{ ...state.groups[0]!, params: state.groups[0]!.params.map((p) => ({ ...p, name: 'a' })) }] };
+    expectError(() => encodeState(twice), Error, 'encodeState: parameters 0 and 1 are both named "a"');
+    const digits = { ...state, groups: [{ ...state.groups[0]!, params: state.groups[0]!.params.map((p) => ({ ...p, name: '0' })) }] };
+    expectError(() => encodeState(digits), Error, 'encodeState: parameters 0 and 1 are both named "0"');
+  });
+
   it('writes zeros for a buffer switched on after the last step, as stateDict() does', () => {
     const { opt } = build();
     opt.paramGroups[1]!.momentum = 0.5;
@@ -251,6 +259,8 @@ describe('decodeState', () => {
     ['a group without params', () => groups((g) => delete g[0]!['params']), 'decodeState: __metadata__.param_groups[0].params is undefined; expected an array of names and indices'],
     ['a parameter key that is a fraction', () => groups((g) => (g[1]!['params'] = [1.5])), 'decodeState: __metadata__.param_groups[1].params holds 1.5; expected a parameter\'s name (a non-empty string) or index (a whole number)'],
     ['a parameter listed twice', () => groups((g) => (g[1]!['params'] = ['w'])), 'decodeState: __metadata__.param_groups[1].params holds string "w", which names a parameter already listed'],
+    ['a nonFinite policy that does not exist', () => join(TEXT.replace('"nonFinite":"throw"', '"nonFinite":"ignore"'), new Uint8Array(0)), 'decodeState: __metadata__.nonFinite is string "ignore"; expected "throw", "skip" or "apply"'],
+    ['an index that is not the parameter\'s position', () => groups((g) => (g[1]!['params'] = [0])), 'decodeState: __metadata__.param_groups[1].params holds 0 for the parameter at position 1 (counting every group\'s): an unnamed parameter\'s key is its position'],
     ['a number spelt wrong', () => groups((g) => (g[0]!['lr'] = { $number: 'NaNa' })), 'decodeState: __metadata__.param_groups[0].lr is {"$number":"NaNa"}; expected a number, a boolean, or {"$number": "-0" | "NaN" | "Infinity" | "-Infinity"}'],
     ['an unknown dtype', () => altered((h) => void (h['w.square_avg']!['dtype'] = 'F33')), 'decodeState: tensor "w.square_avg" has the unknown dtype string "F33"'],
     ['a dtype no buffer can have', () => altered((h) => void Object.assign(h['b.grad_avg']!, { dtype: 'F16', shape: [6] })), 'decodeState: tensor "b.grad_avg" is F16; expected F32 or F64'],

@@ -115,6 +115,19 @@ function ourSlots(opt: RMSProp, params: readonly Param[], centered: boolean): nu
   ];
 }
 
+/** Steps TFJS and our optimizer with the same gradients; the trajectoryError of ours against TFJS's. */
+function continueBoth(tfOpt: tf.Optimizer, vars: readonly tf.Variable[], opt: RMSProp, params: readonly Param[], grads: readonly number[][][]): number {
+  const theirs: number[][][] = [];
+  const mine: number[][][] = [];
+  for (const step of grads) {
+    tfStep(tfOpt, vars, step);
+    ourStep(opt, params, step);
+    theirs.push(vars.map(values));
+    mine.push(params.map((p) => Array.from(p.data)));
+  }
+  return trajectoryError(mine, theirs, 'float32');
+}
+
 describe('loadTFJSWeights: a tf.train.rmsprop run continued here, live against TFJS 4.22', () => {
   it.each(CASES)('%s', async (_name, run, layout) => {
     const { init, grads } = problem(11);
@@ -146,15 +159,21 @@ describe('loadTFJSWeights: a tf.train.rmsprop run continued here, live against T
     weights[0]!.tensor.dispose(); // the iteration count is a new tensor; the slots are tfOpt's own
 
     // Both continue with the same gradients.
-    const a: number[][][] = [];
-    const b: number[][][] = [];
-    for (const step of grads.slice(STEPS)) {
-      tfStep(tfOpt, vars, step);
-      ourStep(opt, params, step);
-      a.push(vars.map(values));
-      b.push(params.map((p) => Array.from(p.data)));
-    }
-    expect(trajectoryError(b, a, 'float32')).toBeLessThanOrEqual(TOLERANCE);
+    expect(continueBoth(tfOpt, vars, opt, params, grads.slice(STEPS))).toBeLessThanOrEqual(TOLERANCE);
+    tfOpt.dispose();
+    vars.forEach((v) => v.dispose());
+  });
+});
+
+describe('the comparison can fail', () => {
+  it.each(RUNS)('%s: without moving the state, the continued runs part by more than the tolerance', async (_name, run) => {
+    const { init, grads } = problem(11);
+    const vars = tfVariables(init);
+    const tfOpt = tfOptimizer(run);
+    for (const step of grads.slice(0, STEPS)) tfStep(tfOpt, vars, step);
+    const params: Param[] = vars.map((v) => ({ data: Float32Array.from(v.dataSync()), grad: null }));
+    const opt = ours(params, run, 'unnamed, one group'); // a fresh state: zeros
+    expect(continueBoth(tfOpt, vars, opt, params, grads.slice(STEPS))).toBeGreaterThan(100 * TOLERANCE);
     tfOpt.dispose();
     vars.forEach((v) => v.dispose());
   });
@@ -190,15 +209,7 @@ describe('tfjsWeights: a run here continued in tf.train.rmsprop, live against TF
     weights.slice(1).forEach((w, k) => expect(new Float32Array(values(w.tensor)), w.name).toEqual(new Float32Array(mine[k]!)));
     weights[0]!.tensor.dispose();
 
-    const a: number[][][] = [];
-    const b: number[][][] = [];
-    for (const step of grads.slice(STEPS)) {
-      tfStep(tfOpt, vars, step);
-      ourStep(opt, params, step);
-      a.push(vars.map(values));
-      b.push(params.map((p) => Array.from(p.data)));
-    }
-    expect(trajectoryError(b, a, 'float32')).toBeLessThanOrEqual(TOLERANCE);
+    expect(continueBoth(tfOpt, vars, opt, params, grads.slice(STEPS))).toBeLessThanOrEqual(TOLERANCE);
     tfOpt.dispose();
     vars.forEach((v) => v.dispose());
   });
@@ -216,15 +227,7 @@ describe('tfjsWeights: a run here continued in tf.train.rmsprop, live against TF
     const made = tfjsWeights(opt, tf.tensor, vars);
     await tfOpt.setWeights(made);
     made.forEach((w) => w.tensor.dispose());
-    const a: number[][][] = [];
-    const b: number[][][] = [];
-    for (const step of grads.slice(STEPS)) {
-      tfStep(tfOpt, vars, step);
-      ourStep(opt, params, step);
-      a.push(vars.map(values));
-      b.push(params.map((p) => Array.from(p.data)));
-    }
-    expect(trajectoryError(b, a, 'float32')).toBeLessThanOrEqual(TOLERANCE);
+    expect(continueBoth(tfOpt, vars, opt, params, grads.slice(STEPS))).toBeLessThanOrEqual(TOLERANCE);
     expect(tfOpt.iterations).toBe(2 * STEPS);
     tfOpt.dispose();
     vars.forEach((v) => v.dispose());
@@ -442,14 +445,14 @@ const LOAD_REFUSALS: Refusal[] = [
     title: 'a slot of the wrong size, unnamed',
     weights: replace(6, { tensor: fake(new Float32Array(2), [2], 'float32') }),
     type: Error,
-    message: `${P}: invalid weights[6].tensor.shape: expected 1 elements, the length of (group 1, param 0), got [2] (2 elements)`,
+    message: `${P}: invalid weights[6].tensor.shape: expected 1 element, the length of (group 1, param 0), got [2] (2 elements)`,
   },
   {
     title: 'a momentum slot of the wrong size in a group without momentum (checked, though not loaded)',
     group1: { momentum: 0 },
     weights: replace(6, { tensor: fake(new Float32Array(3), [3], 'float32') }),
     type: Error,
-    message: `${P}: invalid weights[6].tensor.shape: expected 1 elements, the length of (group 1, param 0), got [3] (3 elements)`,
+    message: `${P}: invalid weights[6].tensor.shape: expected 1 element, the length of (group 1, param 0), got [3] (3 elements)`,
   },
   { title: 'an int32 slot', weights: replace(4, { tensor: fake(new Int32Array(7), [7], 'int32') }), type: Error, message: `${P}: invalid weights[4].tensor.dtype: expected "float32", got string "int32"` },
   {
@@ -493,6 +496,16 @@ describe('loadTFJSWeights refuses, and changes nothing', () => {
     const weights = (r.weights ?? ((w) => w))(validWeights(named, r.centeredWeights ?? false)) as TFJSNamedTensor[];
     expectError(() => loadTFJSWeights(opt, weights, r.config), r.type, r.message);
     expect(snapshot(opt)).toEqual(snapshot(twin));
+  });
+
+  it('reads no tensor before every entry is checked (dataSync() may be a GPU read-back)', () => {
+    let reads = 0;
+    const counted = validWeights(false).map((w) => ({ ...w, tensor: { ...w.tensor, dataSync: () => (reads++, w.tensor.dataSync()) } }));
+    const bad = counted.map((w, k) => (k === counted.length - 1 ? { ...w, tensor: { ...w.tensor, dtype: 'float16' } } : w));
+    expect(() => loadTFJSWeights(build(false), bad)).toThrow('weights[6].tensor.dtype');
+    expect(reads).toBe(0);
+    loadTFJSWeights(build(false), counted);
+    expect(reads).toBe(7);
   });
 
   it('the valid list, for contrast, loads and changes the state', () => {

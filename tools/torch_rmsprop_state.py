@@ -21,7 +21,7 @@ Python:
 
 Command line (no model at hand):
 
-    torch_rmsprop_state.py to-safetensors opt.pt opt.safetensors [--names names.txt]
+    torch_rmsprop_state.py to-safetensors opt.pt opt.safetensors [--names names.txt] [--trusted]
     torch_rmsprop_state.py to-torch opt.safetensors opt.pt
     torch_rmsprop_state.py inspect opt.safetensors
 
@@ -290,6 +290,11 @@ def _read_header(data: bytes) -> Tuple[Dict[str, Any], int]:
     return header, 8 + n
 
 
+def _whole(x: Any) -> bool:
+    """A JSON whole number (not a boolean)."""
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
 def _read_tensors(header: Dict[str, Any], data: bytes, start: int) -> Dict[str, Tuple[str, List[int], bytes]]:
     """Every tensor of the header: (dtype, shape, bytes), checked to lie back to back over the data."""
     size = len(data) - start
@@ -304,12 +309,9 @@ def _read_tensors(header: Dict[str, Any], data: bytes, start: int) -> Dict[str, 
         dtype, shape, offsets = info['dtype'], info['shape'], info['data_offsets']
         if dtype not in SIZES:
             raise FormatError(f'{where} has the unknown dtype {dtype!r}')
-
-        def whole(x: Any) -> bool:
-            return isinstance(x, int) and not isinstance(x, bool) and x >= 0
-        if not isinstance(shape, list) or not all(whole(x) for x in shape):
+        if not isinstance(shape, list) or not all(_whole(x) for x in shape):
             raise FormatError(f'{where} has the shape {shape!r}; expected a list of whole numbers')
-        if not isinstance(offsets, list) or len(offsets) != 2 or not all(whole(x) for x in offsets):
+        if not isinstance(offsets, list) or len(offsets) != 2 or not all(_whole(x) for x in offsets):
             raise FormatError(f'{where} has data_offsets {offsets!r}; expected [begin, end], whole numbers')
         begin, end = offsets
         if begin > end or end > size:
@@ -600,8 +602,8 @@ def _torch_options(hyper: Mapping[str, Any], gi: int) -> Dict[str, Any]:
     for name, neutral in LIBRARY_ONLY.items():
         v = hyper.get(name, neutral)
         if v != neutral or isinstance(v, bool) != isinstance(neutral, bool):
-            raise ValueError(f'{where} has {name} {json.dumps(v)}: torch.optim.RMSprop has no such option '
-                             f'(it needs {json.dumps(neutral)})')
+            raise ValueError(f'{where} has {name} {json.dumps(v)}, which torch.optim.RMSprop cannot reproduce '
+                             f'(it has no {name} option: only {json.dumps(neutral)} loads)')
     out = {}
     for torch_name, name in TORCH_TO_LIBRARY.items():
         if name not in hyper:
@@ -715,11 +717,25 @@ def load(optimizer: torch.optim.Optimizer, path: str, names: Optional[Sequence[O
 # Command line
 
 
-def _torch_load(path: str) -> Any:
+def _torch_load(path: str, trusted: bool) -> Any:
+    """torch.load with torch's weights-only unpickler (it runs no code from the file), or, when
+    `trusted`, with the full one (torch 1.x's weights-only unpickler cannot read floats)."""
+    if trusted:
+        return torch.load(path, map_location='cpu')
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
     except TypeError:  # a torch without weights_only
-        return torch.load(path, map_location='cpu')
+        raise ValueError(f'{path}: this torch cannot load a file without running its code; '
+                         f'pass --trusted if you trust the file') from None
+    except Exception as e:  # pickle.UnpicklingError and what torch raises around it
+        reason = str(e)
+        reason = reason[reason.find('WeightsUnpickler error:'):] if 'WeightsUnpickler error:' in reason else reason[-200:]
+        raise ValueError(f'{path}: torch\'s weights-only loader refused it ({reason.strip()}); '
+                         f'pass --trusted to unpickle it in full (it can run code: only for files you trust)') from None
+
+
+def _count(n: int, what: str) -> str:
+    return f'{n} {what}' + ('' if n == 1 else 's')
 
 
 def _read_names(path: str) -> List[Optional[str]]:
@@ -777,7 +793,7 @@ Needs torch and numpy only."""
 
 HELP_EPILOG = """\
 examples:
-  torch_rmsprop_state.py to-safetensors opt.pt opt.safetensors --names names.txt
+  torch_rmsprop_state.py to-safetensors opt.pt opt.safetensors --names names.txt --trusted
   torch_rmsprop_state.py to-torch opt.safetensors opt.pt
   torch_rmsprop_state.py inspect opt.safetensors
 
@@ -809,6 +825,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                    'converted without the parameters (its size is unknown): use save() for that.')
     a.add_argument('input', metavar='IN.pt')
     a.add_argument('output', metavar='OUT.safetensors')
+    a.add_argument('--trusted', action='store_true',
+                   help='unpickle IN.pt in full (it can run code): needed with torch 1.x, whose weights-only '
+                        'loader cannot read a state dict\'s floats; only for files you trust')
     a.add_argument('--names', metavar='FILE',
                    help='the parameters\' names in torch\'s global order: one per line, or a JSON array '
                         '(null for none); without it each parameter is written under its index')
@@ -827,15 +846,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if args.command == 'to-safetensors':
             names = _read_names(args.names) if args.names else None
-            checkpoint = from_torch_state_dict(_torch_load(args.input), names)
+            checkpoint = from_torch_state_dict(_torch_load(args.input, args.trusted), names)
             with open(args.output, 'wb') as f:
                 f.write(encode(checkpoint))
-            print(f'wrote {args.output}: {len(checkpoint.params())} parameters in {len(checkpoint.groups)} groups')
+            print(f'wrote {args.output}: {_count(len(checkpoint.params()), "parameter")} in {_count(len(checkpoint.groups), "group")}')
         elif args.command == 'to-torch':
             with open(args.input, 'rb') as f:
                 checkpoint = decode(f.read())
             torch.save(to_torch_state_dict(checkpoint), args.output)
-            print(f'wrote {args.output}: {len(checkpoint.params())} parameters in {len(checkpoint.groups)} groups (flat buffers)')
+            print(f'wrote {args.output}: {_count(len(checkpoint.params()), "parameter")} in {_count(len(checkpoint.groups), "group")} (flat buffers)')
         else:
             _inspect(args.input if hasattr(args, 'input') else args.file)
     except (ValueError, OSError) as e:
