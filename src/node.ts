@@ -1,26 +1,29 @@
 /// <reference types="node" />
 /**
  * Checkpoint files in Node: a safetensors file (`encodeState`'s bytes) written atomically (a
- * temporary file beside it, fsync, rename, fsync of the folder) and read into one buffer.
+ * temporary file beside it, fsync, rename, fsync of the folder) straight from the optimizer's
+ * memory, and read into one buffer.
  *
  * @module rmsprop/node
  */
 import { randomBytes } from 'node:crypto';
+import { close, fsync, openSync, writeSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { RMSProp } from './optimizer.js';
-import { decodeState, encodeState } from './safetensors.js';
+import { decodeState, layout } from './safetensors.js';
 import type { RMSPropStateDict } from './state-dict.js';
 
-/** The largest read one `read` call makes (Node refuses more than 2 GiB at once). */
+/** The most one `read` or `write` call moves (Node refuses more than 2 GiB at once). */
 const CHUNK = 1 << 30;
 
 /**
- * Writes an optimizer's state (or a state dict) to `path` as a safetensors file
- * (`encodeState`), atomically: the bytes go to a temporary file in the same folder, which is
- * flushed to disk and then renamed over `path`, so that a crash leaves either the old file or
- * the new one, never half of one. The state is taken when the call is made (later steps do not
- * change what is written); the one copy it makes is the file's bytes.
+ * Writes an optimizer's state (or a state dict) to `path` as a safetensors file (the bytes of
+ * `encodeState`), atomically: to a temporary file in the same folder, flushed to disk, then
+ * renamed over `path`, so that a crash leaves either the old file or the new one, never half of
+ * one. The state's buffers are written before the call returns its promise, straight from the
+ * optimizer's memory (no copy: the operating system's file cache takes them), so steps taken
+ * while the flush and rename finish do not change the file.
  *
  * @throws What `encodeState` throws, and the file system's errors (with the path); a failed
  *   save leaves `path` as it was and removes its temporary file.
@@ -35,20 +38,28 @@ const CHUNK = 1 << 30;
  * ```
  */
 export async function saveState(state: RMSProp | RMSPropStateDict, path: string): Promise<void> {
-  const bytes = encodeState(state); // now: the state as it is at the call
+  const { header, tensors } = layout(state, 'saveState'); // views of the state as it is now
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fail = (error: unknown): Error => new Error(`saveState: cannot write ${JSON.stringify(path)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  let fd = -1;
   try {
-    const file = await open(temporary, 'wx');
-    try {
-      await file.writeFile(bytes);
-      await file.sync();
-    } finally {
-      await file.close();
+    fd = openSync(temporary, 'wx');
+    // Synchronously: nothing can step the optimizer until every byte is in the file.
+    for (const part of [header, ...tensors]) {
+      for (let at = 0; at < part.length; ) at += writeSync(fd, part, at, Math.min(CHUNK, part.length - at));
     }
+    await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+  } catch (error) {
+    if (fd >= 0) await new Promise((resolve) => close(fd, resolve));
+    await unlink(temporary).catch(() => undefined);
+    throw fail(error);
+  }
+  try {
+    await new Promise<void>((resolve, reject) => close(fd, (error) => (error ? reject(error) : resolve())));
     await rename(temporary, path);
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
-    throw new Error(`saveState: cannot write ${JSON.stringify(path)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw fail(error);
   }
   // The rename itself is durable once the folder is flushed (not possible on every platform).
   try {

@@ -61,8 +61,28 @@ interface Out {
  * opt.loadStateDict(decodeState(bytes));      // later, or in another program
  * ```
  */
-export function encodeState(state: RMSPropStateDict | RMSProp): Uint8Array {
-  const dict = state instanceof RMSProp ? liveState(state) : checkDict(state);
+export function encodeState(state: RMSPropStateDict | RMSProp): Uint8Array<ArrayBuffer> {
+  const { header, tensors, size } = layout(state, E);
+  const bytes = new Uint8Array(size);
+  bytes.set(header);
+  let at = header.length;
+  for (const t of tensors) {
+    bytes.set(t, at);
+    at += t.length;
+  }
+  return bytes;
+}
+
+/**
+ * A file's parts, in order: the length and header (padded), then each tensor's bytes — views of
+ * the state's own buffers where the platform is little-endian, as the file is (every current
+ * browser and Node platform), little-endian copies elsewhere. For a writer that streams them
+ * without first joining them.
+ *
+ * @internal
+ */
+export function layout(state: RMSPropStateDict | RMSProp, prefix: string): { readonly header: Uint8Array; readonly tensors: readonly Uint8Array[]; readonly size: number } {
+  const dict = state instanceof RMSProp ? liveState(state) : checkDict(state, prefix);
   const tensors: Out[] = [];
   const keys = new Map<string, [index: number, named: boolean]>(); // who has each key
   let index = 0;
@@ -71,8 +91,8 @@ export function encodeState(state: RMSPropStateDict | RMSProp): Uint8Array {
     params: g.params.map((p) => {
       const key = p.name ?? String(index);
       const [other, named] = keys.get(key) ?? [-1, false];
-      if (other >= 0 && named) throw new Error(`${E}: parameters ${other} and ${index} are both named ${JSON.stringify(key)}`);
-      if (other >= 0) throw new Error(`${E}: the parameter named ${JSON.stringify(key)} would share its tensors with parameter ${key}, which has no name: rename it`);
+      if (other >= 0 && named) throw new Error(`${prefix}: parameters ${other} and ${index} are both named ${JSON.stringify(key)}`);
+      if (other >= 0) throw new Error(`${prefix}: the parameter named ${JSON.stringify(key)} would share its tensors with parameter ${key}, which has no name: rename it`);
       keys.set(key, [index, p.name !== null]);
       index++;
       const f64 = p.squareAvg instanceof Float64Array;
@@ -96,34 +116,37 @@ export function encodeState(state: RMSPropStateDict | RMSProp): Uint8Array {
       typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? { $number: Object.is(v, -0) ? '-0' : String(v) } : v,
     ),
   };
-  const header: Record<string, unknown> = { __metadata__: metadata };
+  const entries: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of ordered) {
     const end = offset + t.data.byteLength;
-    header[t.name] = { dtype: t.f64 ? 'F64' : 'F32', shape: t.shape, data_offsets: [offset, end] };
+    entries[t.name] = { dtype: t.f64 ? 'F64' : 'F32', shape: t.shape, data_offsets: [offset, end] };
     offset = end;
   }
-  const text = new TextEncoder().encode(JSON.stringify(header));
+  const text = new TextEncoder().encode(JSON.stringify(entries));
   const n = text.length + ((8 - (text.length % 8)) % 8); // spaces up to a multiple of 8
-  const bytes = new Uint8Array(8 + n + offset);
-  const view = new DataView(bytes.buffer);
+  const header = new Uint8Array(8 + n).fill(0x20, 8 + text.length);
+  const view = new DataView(header.buffer);
   view.setUint32(0, n % 2 ** 32, true);
   view.setUint32(4, Math.floor(n / 2 ** 32), true);
-  bytes.set(text, 8);
-  bytes.fill(0x20, 8 + text.length, 8 + n);
-  let at = 8 + n;
-  for (const t of ordered) {
-    if (LITTLE) bytes.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
-    else for (let i = 0; i < t.data.length; i++) t.f64 ? view.setFloat64(at + 8 * i, t.data[i]!, true) : view.setFloat32(at + 4 * i, t.data[i]!, true);
-    at += t.data.byteLength;
-  }
-  return bytes;
+  header.set(text, 8);
+  return { header, tensors: ordered.map((t) => littleEndian(t.data)), size: 8 + n + offset };
+}
+
+/** A buffer's bytes, little-endian: a view of them on a little-endian platform, a copy elsewhere. */
+function littleEndian(data: FloatArray): Uint8Array {
+  if (LITTLE) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const out = new Uint8Array(data.byteLength);
+  const view = new DataView(out.buffer);
+  const f64 = data instanceof Float64Array;
+  for (let i = 0; i < data.length; i++) f64 ? view.setFloat64(8 * i, data[i]!, true) : view.setFloat32(4 * i, data[i]!, true);
+  return out;
 }
 
 /** Checks that a state dict has the shape `stateDict()` gives (its values are `loadStateDict`'s to check). */
-function checkDict(state: unknown): RMSPropStateDict {
+function checkDict(state: unknown, prefix: string): RMSPropStateDict {
   const bad = (path: string, allowed: string, value: unknown): never => {
-    throw new TypeError(invalid(E, path, allowed, value));
+    throw new TypeError(invalid(prefix, path, allowed, value));
   };
   const object = (x: unknown, path: string): Readonly<Record<string, unknown>> =>
     typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : bad(path, 'an object', x);

@@ -5,6 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RMSProp, encodeState } from '../src/index.js';
 import type { RMSPropStateDict } from '../src/index.js';
 import { loadState, saveState } from '../src/node.js';
+import readme from '../README.md?raw';
+import exampleSource from '../examples/checkpoint.ts?raw';
+import { encodeState as encodeAsUsers } from 'rmsprop'; // the example's import (src/ in the tests, dist/ to tsc)
 import { snapshot } from './support/snapshot.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmsprop-node-'));
@@ -52,7 +55,7 @@ describe('saveState and loadState (rmsprop/node)', () => {
     const path = join(dir, 'c.safetensors');
     writeFileSync(path, 'old');
     const bad = { ...build(4).opt.stateDict(), version: 3 } as unknown as RMSPropStateDict;
-    await expect(saveState(bad, path)).rejects.toThrow('encodeState: invalid version: expected 2, got 3');
+    await expect(saveState(bad, path)).rejects.toThrow('saveState: invalid version: expected 2, got 3');
     const missing = join(dir, 'no-such-folder', 'd.safetensors');
     const error = await rejection(saveState(build(4).opt, missing));
     expect(error.message).toMatch(new RegExp(`^saveState: cannot write "${missing}": ENOENT`));
@@ -74,5 +77,16 @@ describe('saveState and loadState (rmsprop/node)', () => {
       `loadState: "${other}": RMSProp.loadStateDict: invalid groups[0].params[0].squareAvg: expected a Float32Array of length 6 (every state needs it), got a Float32Array of length 2`,
     );
     expect(snapshot(opt)).toEqual(before);
+  });
+});
+
+describe("the README's checkpoint example (examples/checkpoint.ts)", () => {
+  it('is in the README verbatim, and resumes the run where it was saved', async () => {
+    const snippet = exampleSource.slice(0, exampleSource.indexOf('// (end of the README snippet)')).trim();
+    expect(readme).toContain('```ts\n' + snippet + '\n```');
+    const { opt, path, resumed, w } = await import('../examples/checkpoint.js');
+    expect(resumed.getState(w)!.step).toBe(100);
+    expect(encodeAsUsers(resumed)).toEqual(encodeAsUsers(opt));
+    rmSync(path);
   });
 });

@@ -73,7 +73,7 @@ describe('the source tree', () => {
     expect(files.get('rmsprop-step.ts')).not.toMatch(/^\s*import\b/m);
   });
 
-  it('has an index that only re-exports (after the module's doc comment)', () => {
+  it("has an index that only re-exports (after the module's doc comment)", () => {
     const lines = files.get('index.ts')!.replace(/^\/\*\*[\s\S]*?\*\/\n/, '').split('\n').filter((l) => l.trim() !== '');
     for (const line of lines) expect(line).toMatch(/^export (type )?\{[^}]+\} from '\.\/[\w-]+\.js';$/);
   });
