@@ -8,6 +8,7 @@ import type { NonFinitePolicy } from './options.js';
 import { RMSProp, liveState } from './optimizer.js';
 import type { FloatArray } from './rmsprop-step.js';
 import type { RMSPropStateDict, SavedGroupState, SavedParamState } from './state-dict.js';
+import { NUMBERS, jsonNumber } from './state-json.js';
 
 const E = 'encodeState';
 const D = 'decodeState';
@@ -112,9 +113,7 @@ export function layout(state: RMSPropStateDict | RMSProp, prefix: string): { rea
     nonFinite: dict.nonFinite,
     skippedSteps: String(dict.skippedSteps),
     updates: String(dict.updates),
-    param_groups: JSON.stringify(groups, (_key, v: unknown) =>
-      typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? { $number: Object.is(v, -0) ? '-0' : String(v) } : v,
-    ),
+    param_groups: JSON.stringify(groups, (_key, v: unknown) => (typeof v === 'number' ? jsonNumber(v) : v)),
   };
   const entries: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
@@ -391,8 +390,6 @@ function readMetadata(m: Record<string, unknown>, fail: (message: string) => nev
   const nonFinite: NonFinitePolicy = policy === 'throw' || policy === 'skip' || policy === 'apply' ? policy : fail(`__metadata__.nonFinite is ${formatValue(policy)}; expected "throw", "skip" or "apply"`);
   return { nonFinite, skippedSteps: whole('skippedSteps'), updates: whole('updates'), groups };
 }
-
-const NUMBERS: Readonly<Record<string, number>> = { '-0': -0, NaN, Infinity, '-Infinity': -Infinity };
 
 /** A hyperparameter, with `{"$number": "-0"}` (and NaN, ±Infinity) read back as the number. */
 function number(v: unknown, where: string, fail: (message: string) => never): unknown {

@@ -5,7 +5,13 @@ import { isDetached, isFloatArray } from './checks.js';
 import { formatValue } from './format.js';
 import type { RMSPropStateDict } from './state-dict.js';
 
-const NUMBERS: Readonly<Record<string, number>> = { '-0': -0, NaN, Infinity, '-Infinity': -Infinity };
+/** The numbers JSON cannot hold, by their spelling in `{ "$number": ... }`. @internal */
+export const NUMBERS: Readonly<Record<string, number>> = { '-0': -0, NaN, Infinity, '-Infinity': -Infinity };
+
+/** A number as JSON holds it: itself, or `{ $number: '-0' }` for -0, NaN and ±Infinity. @internal */
+export function jsonNumber(value: number): number | { readonly $number: string } {
+  return Number.isFinite(value) && !Object.is(value, -0) ? value : { $number: Object.is(value, -0) ? '-0' : String(value) };
+}
 const MAX_DEPTH = 64;
 
 /**
@@ -45,7 +51,7 @@ function replace(_key: string, value: unknown): unknown {
     throw new TypeError(`stateToJSON: cannot encode ${formatValue(value)}: only plain objects, arrays, numbers, strings, booleans, null and Float32Array or Float64Array`);
   };
   if (typeof value === 'number') {
-    return Number.isFinite(value) && !Object.is(value, -0) ? value : { $number: Object.is(value, -0) ? '-0' : String(value) };
+    return jsonNumber(value);
   }
   if (isFloatArray(value)) {
     if (isDetached(value)) fail();
