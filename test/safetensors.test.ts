@@ -282,8 +282,13 @@ describe('decodeState', () => {
     ['buffers of one parameter of two lengths', () => altered((h, d) => { Object.assign(h['b.grad_avg']!, { shape: [2], data_offsets: [68, 76] }); return join(h, d.subarray(0, 76)); }), 'decodeState: tensor "b.grad_avg" is F32 of 2 elements, but "b.square_avg" is F32 of 3'],
   ];
 
-  it.each(cases)('refuses %s, naming what is wrong', (_, make, message) => {
-    expectError(() => decodeState(make()), Error, message);
+  it.each(cases)('refuses %s, naming what is wrong, and the optimizer loading it is unchanged', (_, make, message) => {
+    const bytes = make();
+    expectError(() => decodeState(bytes), Error, message);
+    const { opt } = build(Float32Array, 7);
+    const twin = build(Float32Array, 7).opt;
+    expectError(() => opt.loadStateDict(decodeState(bytes)), Error, message);
+    expect(snapshot(opt)).toEqual(snapshot(twin));
   });
 
   it('refuses a file truncated at any byte, in every region, with an error that says so', () => {
