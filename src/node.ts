@@ -2,16 +2,18 @@
 /**
  * Checkpoint files in Node: a safetensors file (`encodeState`'s bytes) written atomically (a
  * temporary file beside it, fsync, rename, fsync of the folder) straight from the optimizer's
- * memory, and read into one buffer.
+ * memory, and read header first, then its data into one buffer.
  *
  * @module rmsprop/node
  */
 import { randomBytes } from 'node:crypto';
 import { close, fsync, openSync, writeSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { RMSProp } from './optimizer.js';
-import { decodeState, layout } from './safetensors.js';
+import { headerLength, layout, materialize, planOf } from './safetensors.js';
+import { invalid } from './checks.js';
 import type { RMSPropStateDict } from './state-dict.js';
 
 /** The most one `read` or `write` call moves (Node refuses more than 2 GiB at once). */
@@ -38,14 +40,21 @@ const CHUNK = 1 << 30;
  * ```
  */
 export async function saveState(state: RMSProp | RMSPropStateDict, path: string): Promise<void> {
-  const { header, tensors } = layout(state, 'saveState'); // views of the state as it is now
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  if (typeof path !== 'string') throw new TypeError(invalid('saveState', 'path', 'a string', path));
   const fail = (error: unknown): Error => new Error(`saveState: cannot write ${JSON.stringify(path)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  let parts: ReturnType<typeof layout>;
+  try {
+    parts = layout(state, 'saveState'); // views of the state as it is now
+  } catch (error) {
+    throw fail(error);
+  }
+  // Short, whatever the file's name: a name the folder allows stays allowed with it.
+  const temporary = join(dirname(path), `.rmsprop-${randomBytes(8).toString('hex')}.tmp`);
   let fd = -1;
   try {
     fd = openSync(temporary, 'wx');
     // Synchronously: nothing can step the optimizer until every byte is in the file.
-    for (const part of [header, ...tensors]) {
+    for (const part of [parts.header, ...parts.tensors]) {
       for (let at = 0; at < part.length; ) at += writeSync(fd, part, at, Math.min(CHUNK, part.length - at));
     }
     await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
@@ -72,10 +81,10 @@ export async function saveState(state: RMSProp | RMSPropStateDict, path: string)
 
 /**
  * Reads a safetensors file written by {@link saveState}, `encodeState` or
- * tools/torch_rmsprop_state.py into the optimizer: the file is read into one buffer, decoded
- * into views of it (`decodeState`, which checks the whole file first) and loaded with
- * `opt.loadStateDict`, which checks it against the optimizer's parameters before it writes.
- * Peak memory beyond the optimizer's own: the file's size.
+ * tools/torch_rmsprop_state.py into the optimizer: its header first, checked completely as
+ * `decodeState` checks it (a file that is not a state is refused before its data is read), then
+ * its data into one buffer, whose views `opt.loadStateDict` checks against the optimizer's
+ * parameters before it copies them in. Peak memory beyond the optimizer's own: the file's size.
  *
  * @throws Error naming the path and what is wrong (no such file, truncated or corrupt, a state
  *   that does not fit the optimizer); the optimizer is then exactly as it was.
@@ -88,27 +97,32 @@ export async function saveState(state: RMSProp | RMSPropStateDict, path: string)
  * ```
  */
 export async function loadState(opt: RMSProp, path: string): Promise<void> {
-  let bytes: Uint8Array;
+  if (typeof path !== 'string') throw new TypeError(invalid('loadState', 'path', 'a string', path));
+  let file: FileHandle | undefined;
+  let step = 'read';
   try {
-    const file = await open(path, 'r');
-    try {
-      const size = (await file.stat()).size;
-      bytes = new Uint8Array(size);
-      for (let at = 0; at < size; ) {
-        const { bytesRead } = await file.read(bytes, at, Math.min(CHUNK, size - at), at);
-        if (bytesRead === 0) throw new Error(`the file shrank while it was read (${at} of ${size} bytes)`);
-        at += bytesRead;
+    file = await open(path, 'r');
+    const size = (await file.stat()).size;
+    const read = async (at: number, length: number): Promise<Uint8Array> => {
+      step = 'read';
+      const bytes = new Uint8Array(length);
+      for (let done = 0; done < length; ) {
+        const { bytesRead } = await file!.read(bytes, done, Math.min(CHUNK, length - done), at + done);
+        if (bytesRead === 0) throw new Error(`the file shrank while it was read (${at + done} of ${size} bytes)`);
+        done += bytesRead;
       }
-    } finally {
-      await file.close();
-    }
-  } catch (error) {
-    throw new Error(`loadState: cannot read ${JSON.stringify(path)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
-  try {
-    opt.loadStateDict(decodeState(bytes));
+      step = 'check';
+      return bytes;
+    };
+    // The header first, checked completely, and only then the data it describes.
+    const n = headerLength(await read(0, Math.min(8, size)), size);
+    const plan = planOf(await read(8, n), size - 8 - n);
+    const state = materialize(plan, await read(8 + n, size - 8 - n));
+    opt.loadStateDict(state);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`loadState: ${JSON.stringify(path)}: ${message}`, { cause: error });
+    throw new Error(`loadState: ${step === 'read' ? 'cannot read ' : ''}${JSON.stringify(path)}: ${message}`, { cause: error });
+  } finally {
+    await file?.close();
   }
 }

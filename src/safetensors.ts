@@ -92,7 +92,7 @@ export function layout(state: RMSPropStateDict | RMSProp, prefix: string): { rea
     params: g.params.map((p) => {
       const key = p.name ?? String(index);
       const [other, named] = keys.get(key) ?? [-1, false];
-      if (other >= 0 && named) throw new Error(`${prefix}: parameters ${other} and ${index} are both named ${JSON.stringify(key)}`);
+      if (other >= 0 && named && p.name !== null) throw new Error(`${prefix}: parameters ${other} and ${index} are both named ${JSON.stringify(key)}`);
       if (other >= 0) throw new Error(`${prefix}: the parameter named ${JSON.stringify(key)} would share its tensors with parameter ${key}, which has no name: rename it`);
       keys.set(key, [index, p.name !== null]);
       index++;
@@ -124,6 +124,9 @@ export function layout(state: RMSPropStateDict | RMSProp, prefix: string): { rea
   }
   const text = new TextEncoder().encode(JSON.stringify(entries));
   const n = text.length + ((8 - (text.length % 8)) % 8); // spaces up to a multiple of 8
+  if (n > MAX_HEADER) {
+    throw new Error(`${prefix}: the header would take ${n} bytes, over the 100 MB safetensors allows (${index} parameters, ${Math.round(n / index)} bytes of header each): give the parameters shorter names, or put small parameters into fewer, larger ones (views of one buffer)`);
+  }
   const header = new Uint8Array(8 + n).fill(0x20, 8 + text.length);
   const view = new DataView(header.buffer);
   view.setUint32(0, n % 2 ** 32, true);
@@ -185,7 +188,8 @@ function checkDict(state: unknown, prefix: string): RMSPropStateDict {
 }
 
 /** A decoded tensor's place and kind. */
-interface Entry {
+/** @internal */
+export interface Entry {
   readonly name: string;
   readonly dtype: string;
   readonly length: number;
@@ -214,38 +218,78 @@ interface Entry {
  * ```
  */
 export function decodeState(bytes: Uint8Array | ArrayBuffer): RMSPropStateDict {
-  const u8 = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes instanceof Uint8Array ? bytes : null;
-  if (u8 === null || isDetached(u8)) throw new TypeError(invalid(D, 'bytes', 'a Uint8Array or ArrayBuffer (not detached)', bytes));
-  const fail = (message: string): never => {
-    throw new Error(`${D}: ${message}`);
-  };
-  const size = u8.length;
-  if (size < 8) fail(`truncated: the file has ${size} bytes, fewer than the 8 of the header's length`);
-  const view = new DataView(u8.buffer, u8.byteOffset, size);
+  const u8 = asBytes(bytes);
+  if (u8 === null) throw new TypeError(invalid(D, 'bytes', 'a Uint8Array or ArrayBuffer (not detached)', bytes));
+  const n = headerLength(u8, u8.length);
+  return materialize(planOf(u8.subarray(8, 8 + n), u8.length - 8 - n), u8.subarray(8 + n));
+}
+
+/** The bytes of a Uint8Array or ArrayBuffer, of this realm or another (an iframe's, a vm context's); null for anything else. */
+function asBytes(x: unknown): Uint8Array | null {
+  const tag = Object.prototype.toString.call(x);
+  let u8: Uint8Array | null = null;
+  if (tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]') u8 = new Uint8Array(x as ArrayBuffer);
+  else if (ArrayBuffer.isView(x) && tag === '[object Uint8Array]') u8 = x instanceof Uint8Array ? x : new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  return u8 === null || isDetached(u8) ? null : u8;
+}
+
+/** A name in a message: quoted, and cut after 100 characters (a hostile header's names can be megabytes). */
+function quote(name: string): string {
+  return JSON.stringify(name.length > 100 ? `${name.slice(0, 100)}…` : name);
+}
+
+function fail(message: string): never {
+  throw new Error(`${D}: ${message}`);
+}
+
+/**
+ * The header's length, from the file's first 8 bytes, checked against the limit and the file's
+ * `size`: what a reader needs before it reads the header.
+ *
+ * @internal
+ */
+export function headerLength(first: Uint8Array, size: number): number {
+  if (size < 8 || first.length < 8) fail(`truncated: the file has ${size} bytes, fewer than the 8 of the header's length`);
+  const view = new DataView(first.buffer, first.byteOffset, 8);
   const n = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
   if (n > MAX_HEADER) fail(`the header's length is ${n} bytes, over the 100 MB safetensors allows (a corrupt file, or not a safetensors file)`);
   if (8 + n > size) fail(`truncated: the header's length is ${n} bytes, but the file ends ${size - 8} bytes after the length`);
-  const start = 8 + n;
-  const header = parseHeader(u8.subarray(8, start), fail);
+  return n;
+}
+
+/** A checked header: the metadata and, per group and parameter, where its tensors are. @internal */
+export interface Plan {
+  readonly meta: Meta;
+  readonly params: readonly (readonly { readonly key: string | number; readonly step: Entry; readonly buffers: readonly (Entry | undefined)[] }[])[];
+}
+
+/**
+ * Checks a header (its bytes, after the length) against the size of the data region that
+ * follows it, completely: what {@link decodeState} promises before it allocates anything.
+ *
+ * @internal
+ */
+export function planOf(bytes: Uint8Array, dataSize: number): Plan {
+  const header = parseHeader(bytes);
   const metadata = header['__metadata__'];
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     fail(`the header has no __metadata__ object: not a state written by encodeState or tools/torch_rmsprop_state.py`);
   }
-  const meta = readMetadata(metadata as Record<string, unknown>, fail);
+  const meta = readMetadata(metadata as Record<string, unknown>);
   // Every tensor: its dtype, shape and offsets, then all of them back to back.
   const entries: Entry[] = [];
   for (const [name, info] of Object.entries(header)) {
-    if (name !== '__metadata__') entries.push(readTensor(name, info, size - start, fail));
+    if (name !== '__metadata__') entries.push(readTensor(name, info, dataSize));
   }
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let reached = 0;
   for (const e of sorted) {
     if (e.begin !== reached) {
-      fail(e.begin < reached ? `tensor ${JSON.stringify(e.name)} (bytes ${e.begin} to ${e.end}) overlaps the tensor before it, which ends at ${reached}` : `the data has a gap of ${e.begin - reached} bytes before tensor ${JSON.stringify(e.name)}`);
+      fail(e.begin < reached ? `tensor ${quote(e.name)} (bytes ${e.begin} to ${e.end}) overlaps the tensor before it, which ends at ${reached}` : `the data has a gap of ${e.begin - reached} bytes before tensor ${quote(e.name)}`);
     }
     reached = e.end;
   }
-  if (reached !== size - start) fail(`the tensors end at byte ${reached} of the data, but the data has ${size - start} bytes (the file is longer than its header says)`);
+  if (reached !== dataSize) fail(`the tensors end at byte ${reached} of the data, but the data has ${dataSize} bytes (the file is longer than its header says)`);
   // Every tensor to its parameter, every parameter with its step and squared average.
   const byName = new Map(entries.map((e) => [e.name, e]));
   const used = new Set<string>();
@@ -254,39 +298,50 @@ export function decodeState(bytes: Uint8Array | ArrayBuffer): RMSPropStateDict {
     if (e !== undefined) used.add(name);
     return e;
   };
-  const plan = meta.groups.map((g) =>
+  const params = meta.groups.map((g) =>
     g.params.map((key) => {
       const k = String(key);
-      const step = take(`${k}.step`) ?? fail(`parameter ${JSON.stringify(k)} has no tensor ${JSON.stringify(`${k}.step`)}`);
-      if (!['F64', 'F32', 'I64', 'I32'].includes(step.dtype) || step.length !== 1) fail(`tensor ${JSON.stringify(step.name)} is ${step.dtype} of ${step.length} elements; expected one F64 (or F32, I64, I32) value`);
+      const step = take(`${k}.step`) ?? fail(`parameter ${quote(k)} has no tensor ${quote(`${k}.step`)}`);
+      if (!['F64', 'F32', 'I64', 'I32'].includes(step.dtype) || step.length !== 1) fail(`tensor ${quote(step.name)} is ${step.dtype} of ${step.length} elements; expected one F64 (or F32, I64, I32) value`);
       const buffers = BUFFERS.map(([file]) => take(`${k}.${file}`));
-      const first: Entry = buffers[0] ?? fail(`parameter ${JSON.stringify(k)} has no tensor ${JSON.stringify(`${k}.square_avg`)}`);
+      const first: Entry = buffers[0] ?? fail(`parameter ${quote(k)} has no tensor ${quote(`${k}.square_avg`)}`);
       for (const b of buffers) {
         if (b === undefined) continue;
-        if (b.dtype !== 'F32' && b.dtype !== 'F64') fail(`tensor ${JSON.stringify(b.name)} is ${b.dtype}; expected F32 or F64`);
-        if (b.dtype !== first.dtype || b.length !== first.length) fail(`tensor ${JSON.stringify(b.name)} is ${b.dtype} of ${b.length} elements, but ${JSON.stringify(first.name)} is ${first.dtype} of ${first.length}`);
+        if (b.dtype !== 'F32' && b.dtype !== 'F64') fail(`tensor ${quote(b.name)} is ${b.dtype}; expected F32 or F64`);
+        if (b.dtype !== first.dtype || b.length !== first.length) fail(`tensor ${quote(b.name)} is ${b.dtype} of ${b.length} elements, but ${quote(first.name)} is ${first.dtype} of ${first.length}`);
       }
       return { key, step, buffers };
     }),
   );
   const stray = entries.find((e) => !used.has(e.name));
-  if (stray !== undefined) fail(`tensor ${JSON.stringify(stray.name)} belongs to no parameter of __metadata__.param_groups`);
-  // Checked: now the values, as views of the bytes where aligned.
+  if (stray !== undefined) fail(`tensor ${quote(stray.name)} belongs to no parameter of __metadata__.param_groups`);
+  return { meta, params };
+}
+
+/**
+ * The state dict of a checked header and its data region: views of `data` where they are
+ * aligned, copies where not.
+ *
+ * @internal
+ */
+export function materialize(plan: Plan, data: Uint8Array): RMSPropStateDict {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const read = (e: Entry): FloatArray => {
-    const at = u8.byteOffset + start + e.begin;
+    const at = data.byteOffset + e.begin;
     const T = e.dtype === 'F64' ? Float64Array : Float32Array;
-    if (LITTLE && at % T.BYTES_PER_ELEMENT === 0) return new T(u8.buffer as ArrayBuffer, at, e.length);
+    if (LITTLE && at % T.BYTES_PER_ELEMENT === 0) return new T(data.buffer as ArrayBuffer, at, e.length);
     const out = new T(e.length);
-    if (LITTLE) new Uint8Array(out.buffer, 0, out.byteLength).set(u8.subarray(start + e.begin, start + e.end));
-    else for (let i = 0; i < e.length; i++) out[i] = T === Float64Array ? view.getFloat64(start + e.begin + 8 * i, true) : view.getFloat32(start + e.begin + 4 * i, true);
+    if (LITTLE) new Uint8Array(out.buffer, 0, out.byteLength).set(data.subarray(e.begin, e.end));
+    else for (let i = 0; i < e.length; i++) out[i] = T === Float64Array ? view.getFloat64(e.begin + 8 * i, true) : view.getFloat32(e.begin + 4 * i, true);
     return out;
   };
   const scalar = (e: Entry): number => {
-    const at = start + e.begin;
-    const value = e.dtype === 'F64' ? view.getFloat64(at, true) : e.dtype === 'F32' ? view.getFloat32(at, true) : e.dtype === 'I32' ? view.getInt32(at, true) : Number(view.getBigInt64(at, true));
-    if (!count.ok(value)) fail(`tensor ${JSON.stringify(e.name)} holds ${formatValue(value)}; expected ${count.allowed}`);
-    return value;
+    const at = e.begin;
+    const value = e.dtype === 'F64' ? view.getFloat64(at, true) : e.dtype === 'F32' ? view.getFloat32(at, true) : e.dtype === 'I32' ? view.getInt32(at, true) : view.getBigInt64(at, true);
+    if (typeof value === 'bigint' ? value < 0n || value > 2n ** 52n : !count.ok(value)) fail(`tensor ${quote(e.name)} holds ${typeof value === 'bigint' ? String(value) : formatValue(value)}; expected ${count.allowed}`);
+    return Number(value);
   };
+  const { meta } = plan;
   return {
     format: 'rmsprop-state',
     version: 2,
@@ -295,7 +350,7 @@ export function decodeState(bytes: Uint8Array | ArrayBuffer): RMSPropStateDict {
     updates: meta.updates,
     groups: meta.groups.map((g, gi): SavedGroupState => ({
       hyper: g.hyper as SavedGroupState['hyper'],
-      params: plan[gi]!.map(({ key, step, buffers }): SavedParamState => {
+      params: plan.params[gi]!.map(({ key, step, buffers }): SavedParamState => {
         const [squareAvg, gradAvg, momentumBuffer] = buffers.map((b) => (b === undefined ? null : read(b)));
         return { name: typeof key === 'string' ? key : null, step: scalar(step), squareAvg: squareAvg!, gradAvg: gradAvg!, momentumBuffer: momentumBuffer! };
       }),
@@ -304,20 +359,20 @@ export function decodeState(bytes: Uint8Array | ArrayBuffer): RMSPropStateDict {
 }
 
 /** The header's JSON object, refusing what is not UTF-8, not JSON, not an object, or gives a key twice. */
-function parseHeader(bytes: Uint8Array, fail: (message: string) => never): Record<string, unknown> {
+function parseHeader(bytes: Uint8Array): Record<string, unknown> {
   let text = '';
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     fail('the header is not UTF-8 text (a corrupt file, or not a safetensors file)');
   }
-  const value = parseJSON(text, 'the header', fail);
+  const value = parseJSON(text, 'the header');
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`the header is ${formatValue(value)}, not a JSON object`);
   return value as Record<string, unknown>;
 }
 
 /** JSON text parsed, with no key given twice in any object (JSON.parse would keep the last silently). */
-function parseJSON(text: string, what: string, fail: (message: string) => never): unknown {
+function parseJSON(text: string, what: string): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -335,7 +390,7 @@ function parseJSON(text: string, what: string, fail: (message: string) => never)
       const keys = stack[stack.length - 1];
       if (key && keys) {
         const k = JSON.parse(text.slice(i, j + 1)) as string;
-        if (keys.has(k)) fail(`${what} gives the key ${JSON.stringify(k)} twice in one object`);
+        if (keys.has(k)) fail(`${what} gives the key ${quote(k)} twice in one object`);
         keys.add(k);
       }
       i = j;
@@ -356,7 +411,15 @@ function parseJSON(text: string, what: string, fail: (message: string) => never)
 }
 
 /** The metadata of a state: format, version, counts and groups, checked. */
-function readMetadata(m: Record<string, unknown>, fail: (message: string) => never) {
+/** A state's metadata, checked. @internal */
+export interface Meta {
+  readonly nonFinite: NonFinitePolicy;
+  readonly skippedSteps: number;
+  readonly updates: number;
+  readonly groups: readonly { readonly params: readonly (string | number)[]; readonly hyper: Record<string, unknown> }[];
+}
+
+function readMetadata(m: Record<string, unknown>): Meta {
   for (const [k, v] of Object.entries(m)) if (typeof v !== 'string') fail(`__metadata__.${k} is ${formatValue(v)}; safetensors metadata values are strings`);
   const text = (k: string): string => (m[k] as string | undefined) ?? fail(`__metadata__ has no ${k}: not a state written by encodeState or tools/torch_rmsprop_state.py`);
   if (text('format') !== 'rmsprop-state') fail(`__metadata__.format is ${formatValue(m['format'])}; expected "rmsprop-state"`);
@@ -366,7 +429,7 @@ function readMetadata(m: Record<string, unknown>, fail: (message: string) => nev
     const v = Number(s);
     return /^(0|[1-9][0-9]*)$/.test(s) && count.ok(v) ? v : fail(`__metadata__.${k} is ${formatValue(s)}; expected ${count.allowed} in decimal`);
   };
-  const list = parseJSON(text('param_groups'), '__metadata__.param_groups', fail);
+  const list = parseJSON(text('param_groups'), '__metadata__.param_groups');
   if (!Array.isArray(list)) fail(`__metadata__.param_groups is ${formatValue(list)}; expected a JSON array of groups`);
   const seen = new Set<string | number>();
   let position = 0;
@@ -383,7 +446,7 @@ function readMetadata(m: Record<string, unknown>, fail: (message: string) => nev
       seen.add(String(key));
       position++;
     }
-    for (const [k, v] of Object.entries(hyper)) hyper[k] = number(v, `${where}.${k}`, fail);
+    for (const [k, v] of Object.entries(hyper)) hyper[k] = number(v, `${where}.${k}`);
     return { params: params as (string | number)[], hyper };
   });
   const policy = text('nonFinite');
@@ -392,27 +455,28 @@ function readMetadata(m: Record<string, unknown>, fail: (message: string) => nev
 }
 
 /** A hyperparameter, with `{"$number": "-0"}` (and NaN, ±Infinity) read back as the number. */
-function number(v: unknown, where: string, fail: (message: string) => never): unknown {
+function number(v: unknown, where: string): unknown {
   if (typeof v !== 'object' || v === null) return v;
   const entries = Object.entries(v);
   const text = entries.length === 1 && entries[0]![0] === '$number' ? entries[0]![1] : undefined;
   if (typeof text === 'string' && Object.hasOwn(NUMBERS, text)) return NUMBERS[text];
-  return fail(`${where} is ${JSON.stringify(v)}; expected a number, a boolean, or {"$number": "-0" | "NaN" | "Infinity" | "-Infinity"}`);
+  const spelt = typeof text === 'string' ? `{"$number": ${JSON.stringify(text.slice(0, 40))}}` : formatValue(v);
+  return fail(`${where} is ${spelt}; expected a number, a boolean, or {"$number": "-0" | "NaN" | "Infinity" | "-Infinity"}`);
 }
 
 /** One tensor's header entry, checked against the data region's size. */
-function readTensor(name: string, info: unknown, data: number, fail: (message: string) => never): Entry {
-  const where = `tensor ${JSON.stringify(name)}`;
+function readTensor(name: string, info: unknown, data: number): Entry {
+  const where = `tensor ${quote(name)}`;
   if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(`${where} is described by ${formatValue(info)}; expected {dtype, shape, data_offsets}`);
   const { dtype, shape, data_offsets: offsets, ...rest } = info as Record<string, unknown>;
   const extra = Object.keys(rest)[0];
-  if (extra !== undefined) fail(`${where} has the unknown field ${JSON.stringify(extra)}; expected dtype, shape and data_offsets`);
+  if (extra !== undefined) fail(`${where} has the unknown field ${quote(extra)}; expected dtype, shape and data_offsets`);
   if (typeof dtype !== 'string' || !Object.hasOwn(DTYPES, dtype)) fail(`${where} has the unknown dtype ${formatValue(dtype)}`);
   const whole = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
   if (!Array.isArray(shape) || !shape.every(whole)) fail(`${where} has the shape ${formatValue(shape)}; expected an array of whole numbers`);
   const length = (shape as number[]).reduce((a, b) => a * b, 1);
   if (!Number.isSafeInteger(length)) fail(`${where} has the shape [${String(shape)}], too many elements to address`);
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(whole)) fail(`${where} has data_offsets ${JSON.stringify(offsets)}; expected [begin, end], whole numbers`);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(whole)) fail(`${where} has data_offsets ${Array.isArray(offsets) && offsets.length === 2 ? `[${offsets.map((o: unknown) => formatValue(o)).join(', ')}]` : formatValue(offsets)}; expected [begin, end], whole numbers`);
   const [begin, end] = offsets as [number, number];
   if (begin > end) fail(`${where} has data_offsets [${begin}, ${end}]: it ends before it begins`);
   if (end > data) fail(`${where} has data_offsets [${begin}, ${end}], past the end of the data (${data} bytes): the file is truncated, or its header is wrong`);

@@ -132,8 +132,10 @@ const MAX_REPLAY = 1_000_000;
  * - `mode: 'exact'`: a given row first replays, with zero gradients, every update it missed,
  *   so the result equals the dense run with zero gradients for the rows not given (provided the
  *   group's hyperparameters other than a schedule did not change while a row waited). A dense
- *   `step()` of the parameter makes every row current (what a row missed before it is not
- *   replayed).
+ *   `step()` of the parameter, or any change of its update count from outside (the optimizer's
+ *   `loadStateDict`, `loadState`), makes every row current (what a row missed before it is not
+ *   replayed): to keep the rows' bookkeeping across a checkpoint, save and load this object's
+ *   {@link SparseRows.stateDict} with the optimizer's.
  *
  * A parameter's mode and row width are fixed by its first sparse update. Give sparse
  * parameters `grad: null` so that the optimizer's `step()` leaves them alone. Everything is

@@ -403,8 +403,17 @@ export function tfjsWeights<T>(
       return { name: `${name}/${kind}`, values: b === null ? new Float32Array(saved.squareAvg.length) : f32(b), shape };
     });
   const all = (centered ? CENTERED : PLAIN).flatMap(slots);
-  return [
-    { name: 'iter', tensor: tensor(Int32Array.of(state.updates), [], 'int32') },
-    ...all.map(({ name, values, shape }) => ({ name, tensor: tensor(values, shape, 'float32') })),
-  ];
+  const made: TFJSNamedTensor<T>[] = [];
+  try {
+    made.push({ name: 'iter', tensor: tensor(Int32Array.of(state.updates), [], 'int32') });
+    for (const { name, values, shape } of all) made.push({ name, tensor: tensor(values, shape, 'float32') });
+  } catch (error) {
+    // All or nothing: the tensors made so far are nobody's once this throws (TFJS would keep them).
+    for (const m of made) {
+      const dispose = (m.tensor as { dispose?: unknown }).dispose;
+      if (typeof dispose === 'function') dispose.call(m.tensor);
+    }
+    throw error;
+  }
+  return made;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -77,6 +77,40 @@ describe('saveState and loadState (rmsprop/node)', () => {
       `loadState: "${other}": RMSProp.loadStateDict: invalid groups[0].params[0].squareAvg: expected a Float32Array of length 6 (every state needs it), got a Float32Array of length 2`,
     );
     expect(snapshot(opt)).toEqual(before);
+  });
+});
+
+describe('saveState and loadState at their edges', () => {
+  it('save to a file name as long as the folder allows (the temporary name is short)', async () => {
+    const { opt } = build(7);
+    const path = join(dir, `${'c'.repeat(240)}.safetensors`);
+    await saveState(opt, path);
+    expect(new Uint8Array(readFileSync(path))).toEqual(encodeState(opt));
+    rmSync(path);
+  });
+
+  it('name the path in every error, the state\'s own included', async () => {
+    const { opt } = build(8);
+    const path = join(dir, 'e.safetensors');
+    opt.paramGroups[0]!.alpha = 1.5;
+    expect((await rejection(saveState(opt, path))).message).toBe(`saveState: cannot write "${path}": RMSProp.stateDict: invalid alpha in group 0: expected a number in [0, 1), got 1.5`);
+    opt.paramGroups[0]!.alpha = 0.99;
+    await expect(saveState(opt, 42 as unknown as string)).rejects.toThrow(new TypeError('saveState: invalid path: expected a string, got 42'));
+    await expect(loadState(opt, null as unknown as string)).rejects.toThrow(new TypeError('loadState: invalid path: expected a string, got null'));
+  });
+
+  it('read the header before the data: a file that is not a state is refused without reading its data', async () => {
+    // A sparse file of a terabyte: reading it whole would fail allocating, not name the header.
+    const path = join(dir, 'weights.safetensors');
+    const text = '{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[262144,1048576],"data_offsets":[0,1099511627776]}}';
+    const head = new Uint8Array(8 + text.length);
+    new DataView(head.buffer).setBigUint64(0, BigInt(text.length), true);
+    head.set(new TextEncoder().encode(text), 8);
+    writeFileSync(path, head);
+    truncateSync(path, head.length + 2 ** 40);
+    const { opt } = build(9);
+    expect((await rejection(loadState(opt, path))).message).toBe(`loadState: "${path}": decodeState: __metadata__.format is string "pt"; expected "rmsprop-state"`);
+    rmSync(path);
   });
 });
 

@@ -3,6 +3,7 @@ import { RMSProp, SparseRows, cosineAnnealing, createArena, decodeState, encodeS
 import type { FloatArray, ParamGroupSpec, RMSPropStateDict } from '../src/index.js';
 import { expectError } from './support/expect-error.js';
 import { normals, rng } from './support/random.js';
+import { foreignBytes } from './support/realm.js';
 import { bytes, snapshot } from './support/snapshot.js';
 
 interface Param {
@@ -126,6 +127,23 @@ describe('encodeState', () => {
     expectError(() => encodeState(twice), Error, 'encodeState: parameters 0 and 1 are both named "a"');
     const digits = { ...state, groups: [{ ...state.groups[0]!, params: state.groups[0]!.params.map((p) => ({ ...p, name: '0' })) }] };
     expectError(() => encodeState(digits), Error, 'encodeState: parameters 0 and 1 are both named "0"');
+  });
+
+  it('refuses a named parameter whose name is the index of an unnamed one after it, naming which is which', () => {
+    const opt = new RMSProp([{ data: new Float32Array(1), grad: null, name: '1' }, { data: new Float32Array(1), grad: null }]);
+    expectError(() => encodeState(opt), Error, 'encodeState: the parameter named "1" would share its tensors with parameter 1, which has no name: rename it');
+  });
+
+  it('refuses a state whose header would pass the 100 MB safetensors allows, which no reader would read', () => {
+    const name = 'x'.repeat(34_000_000);
+    const opt = new RMSProp([{ data: new Float32Array(1), grad: null, name }]);
+    let message = '';
+    try {
+      encodeState(opt);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^encodeState: the header would take 1020\d{5} bytes, over the 100 MB safetensors allows \(1 parameters, 1020\d{5} bytes of header each\): give the parameters shorter names, or put small parameters into fewer, larger ones \(views of one buffer\)$/);
   });
 
   it('writes zeros for a buffer switched on after the last step, as stateDict() does', () => {
@@ -261,12 +279,12 @@ describe('decodeState', () => {
     ['a parameter listed twice', () => groups((g) => (g[1]!['params'] = ['w'])), 'decodeState: __metadata__.param_groups[1].params holds string "w", which names a parameter already listed'],
     ['a nonFinite policy that does not exist', () => join(TEXT.replace('"nonFinite":"throw"', '"nonFinite":"ignore"'), new Uint8Array(0)), 'decodeState: __metadata__.nonFinite is string "ignore"; expected "throw", "skip" or "apply"'],
     ['an index that is not the parameter\'s position', () => groups((g) => (g[1]!['params'] = [0])), 'decodeState: __metadata__.param_groups[1].params holds 0 for the parameter at position 1 (counting every group\'s): an unnamed parameter\'s key is its position'],
-    ['a number spelt wrong', () => groups((g) => (g[0]!['lr'] = { $number: 'NaNa' })), 'decodeState: __metadata__.param_groups[0].lr is {"$number":"NaNa"}; expected a number, a boolean, or {"$number": "-0" | "NaN" | "Infinity" | "-Infinity"}'],
+    ['a number spelt wrong', () => groups((g) => (g[0]!['lr'] = { $number: 'NaNa' })), 'decodeState: __metadata__.param_groups[0].lr is {"$number": "NaNa"}; expected a number, a boolean, or {"$number": "-0" | "NaN" | "Infinity" | "-Infinity"}'],
     ['an unknown dtype', () => altered((h) => void (h['w.square_avg']!['dtype'] = 'F33')), 'decodeState: tensor "w.square_avg" has the unknown dtype string "F33"'],
     ['a dtype no buffer can have', () => altered((h) => void Object.assign(h['b.grad_avg']!, { dtype: 'F16', shape: [6] })), 'decodeState: tensor "b.grad_avg" is F16; expected F32 or F64'],
     ['a shape with a negative size', () => altered((h) => void (h['w.square_avg']!['shape'] = [-5])), 'decodeState: tensor "w.square_avg" has the shape an array of length 1; expected an array of whole numbers'],
     ['a tensor with an unknown field', () => altered((h) => void (h['w.step']!['strides'] = [1])), 'decodeState: tensor "w.step" has the unknown field "strides"; expected dtype, shape and data_offsets'],
-    ['offsets that are not numbers', () => altered((h) => void (h['w.step']!['data_offsets'] = ['0', '8'])), 'decodeState: tensor "w.step" has data_offsets ["0","8"]; expected [begin, end], whole numbers'],
+    ['offsets that are not numbers', () => altered((h) => void (h['w.step']!['data_offsets'] = ['0', '8'])), 'decodeState: tensor "w.step" has data_offsets [string "0", string "8"]; expected [begin, end], whole numbers'],
     ['offsets ending before they begin', () => altered((h) => void (h['w.step']!['data_offsets'] = [8, 0])), 'decodeState: tensor "w.step" has data_offsets [8, 0]: it ends before it begins'],
     ['offsets past the end', () => altered((h) => void (h['b.grad_avg']!['data_offsets'] = [68, 84])), 'decodeState: tensor "b.grad_avg" has data_offsets [68, 84], past the end of the data (80 bytes): the file is truncated, or its header is wrong'],
     ['a size that does not fit the shape', () => altered((h) => void (h['b.grad_avg']!['shape'] = [2])), 'decodeState: tensor "b.grad_avg" has 12 bytes, but 2 F32 elements take 8'],
@@ -305,6 +323,32 @@ describe('decodeState', () => {
       if (region === 'data') expect(message, `cut at ${length}`).toMatch(/^decodeState: tensor "[a-z._]+" has data_offsets \[\d+, \d+\], past the end of the data \(\d+ bytes\): the file is truncated, or its header is wrong$/);
       else expect(message, `cut at ${length}`).toMatch(/^decodeState: truncated: /);
     }
+  });
+
+  it('reads bytes from another realm (an iframe, a vm context)', async () => {
+    const file = encodeState(build().opt);
+    const foreign = await foreignBytes(file);
+    expect(decodeState(foreign)).toEqual(decodeState(file));
+    expect(decodeState(foreign.buffer as ArrayBuffer)).toEqual(decodeState(file));
+  });
+
+  it('names a value too deep or too long to print by its kind, in a short message', () => {
+    const deep = `[{"lr":${'['.repeat(20_000)}0${']'.repeat(20_000)},"params":["w","b"]}]`;
+    const file = altered((h) => void (h['__metadata__']!['param_groups'] = deep));
+    expectError(() => decodeState(file), Error, 'decodeState: __metadata__.param_groups[0].lr is an array of length 1; expected a number, a boolean, or {"$number": "-0" | "NaN" | "Infinity" | "-Infinity"}');
+    const wide = altered((h) => void (h['w.step']!['data_offsets'] = new Array(1_000_000).fill(0)));
+    expectError(() => decodeState(wide), Error, 'decodeState: tensor "w.step" has data_offsets an array of length 1000000; expected [begin, end], whole numbers');
+    const long = altered((h) => void (h['w.step']!['x'.repeat(1000)] = 1));
+    expectError(() => decodeState(long), Error, `decodeState: tensor "w.step" has the unknown field "${'x'.repeat(100)}…"; expected dtype, shape and data_offsets`);
+  });
+
+  it('shows an I64 step beyond float64\'s integers as it is written', () => {
+    const file = altered((h, d) => {
+      Object.assign(h['w.step']!, { dtype: 'I64' });
+      new DataView(d.buffer).setBigInt64(0, 2n ** 53n + 1n, true);
+      return join(h, d);
+    });
+    expectError(() => decodeState(file), Error, 'decodeState: tensor "w.step" holds 9007199254740993; expected a whole number from 0 to 2^52');
   });
 
   it('refuses what is not bytes', () => {

@@ -585,6 +585,19 @@ describe('tfjsWeights refuses, makes no tensor, and changes nothing', () => {
     expect(snapshot(opt)).toEqual(snapshot(twin));
   });
 
+  it('disposes the tensors it made when making one fails part-way (out of memory), and rethrows', () => {
+    const opt = build(false);
+    const disposed: number[] = [];
+    let calls = 0;
+    const tensor = (v: Float32Array | Int32Array, shape: number[], dtype: 'float32' | 'int32') => {
+      const id = calls++;
+      if (id === 3) throw new Error('out of GPU memory');
+      return { ...fakeTensor(v, shape, dtype), dispose: () => void disposed.push(id) };
+    };
+    expectError(() => tfjsWeights(opt, tensor), Error, 'out of GPU memory');
+    expect(disposed).toEqual([0, 1, 2]);
+  });
+
   it('an update count beyond int32 (TFJS keeps iter as an int32)', () => {
     const opt = build(false);
     opt.loadStateDict({ ...opt.stateDict(), updates: 2 ** 31 });

@@ -259,6 +259,8 @@ def _parse_json(text: str, what: str) -> Any:
         raise FormatError(f'{what}: {e}') from None
     except ValueError as e:
         raise FormatError(f'{what} is not valid JSON ({e})') from None
+    except RecursionError:
+        raise FormatError(f'{what} is nested too deeply to read') from None
 
 
 def _special(value: Any, where: str) -> Any:

@@ -39,3 +39,21 @@ export function revoked<T extends object>(target: T): T {
   revoke();
   return proxy;
 }
+
+/** `bytes` copied into another realm's `Uint8Array` (whose buffer is that realm's `ArrayBuffer`). */
+export async function foreignBytes(bytes: Uint8Array): Promise<Uint8Array> {
+  const doc = (globalThis as { document?: Doc }).document;
+  if (doc === undefined) {
+    const vm = (await import(/* @vite-ignore */ 'node:vm')) as typeof import('node:vm');
+    const make = vm.runInNewContext('(n) => new Uint8Array(n)') as (n: number) => Uint8Array;
+    const out = make(bytes.length);
+    out.set(bytes);
+    return out;
+  }
+  const iframe = doc.createElement('iframe');
+  doc.body.appendChild(iframe);
+  const out = new (iframe.contentWindow!['Uint8Array'] as Uint8ArrayConstructor)(bytes.length);
+  out.set(bytes);
+  iframe.remove();
+  return out;
+}
