@@ -44,6 +44,7 @@ const browserProject: TestProjectInlineConfiguration = {
             '--disable-background-networking',
             '--disable-component-update',
             '--disable-sync',
+            '--enable-unsafe-webgpu', // navigator.gpu, on SwiftShader here (no GPU): the WebGPU tests
           ],
         },
       }),
