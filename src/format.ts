@@ -8,7 +8,11 @@
 export function formatValue(value: unknown): string {
   const type = typeof value;
   if (type === 'number') return Object.is(value, -0) ? '-0' : String(value);
-  if (type === 'string') return `string ${JSON.stringify(value)}`;
+  if (type === 'string') {
+    // Cut: a hostile file's string can be megabytes, and a message is read by a person.
+    const text = value as string;
+    return text.length > 100 ? `string ${JSON.stringify(`${text.slice(0, 100)}…`)} (${text.length} characters)` : `string ${JSON.stringify(text)}`;
+  }
   if (type === 'bigint') return `bigint ${String(value)}n`;
   if (type === 'symbol' || type === 'function') return `a ${type}`;
   if (type !== 'object' || value === null) return String(value); // boolean, undefined, null

@@ -31,6 +31,8 @@ export interface Slot {
   owned: boolean | undefined;
   /** What `getState` gives: a read-only view of `state`, made when first asked for. */
   view: Readonly<RMSPropState> | null;
+  /** How many times a load has written its state: how `SparseRows` tells that its rows' bookkeeping is not the state's any more. */
+  loads: number;
 }
 
 /** One registered group: the user's group object, its slots, and the step under way's numbers. @internal */

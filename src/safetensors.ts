@@ -27,7 +27,7 @@ const DTYPES: Readonly<Record<string, number>> = {
 };
 // In every runtime this library supports (the lib setting is the language's alone).
 declare const TextEncoder: new () => { encode(text: string): Uint8Array };
-declare const TextDecoder: new (label: string, options: { fatal: boolean }) => { decode(bytes: Uint8Array): string };
+declare const TextDecoder: new (label: string, options: { fatal: boolean; ignoreBOM: boolean }) => { decode(bytes: Uint8Array): string };
 
 /** Whether this platform stores numbers little-endian, as the file does (every current browser and Node platform). */
 const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -221,14 +221,21 @@ export function decodeState(bytes: Uint8Array | ArrayBuffer): RMSPropStateDict {
   const u8 = asBytes(bytes);
   if (u8 === null) throw new TypeError(invalid(D, 'bytes', 'a Uint8Array or ArrayBuffer (not detached)', bytes));
   const n = headerLength(u8, u8.length);
-  return materialize(planOf(u8.subarray(8, 8 + n), u8.length - 8 - n), u8.subarray(8 + n));
+  const data = u8.subarray(8 + n);
+  return materialize(planOf(u8.subarray(8, 8 + n), data.length), (e) => data.subarray(e.begin, e.end));
 }
 
 /** The bytes of a Uint8Array or ArrayBuffer, of this realm or another (an iframe's, a vm context's); null for anything else. */
 function asBytes(x: unknown): Uint8Array | null {
   const tag = Object.prototype.toString.call(x);
   let u8: Uint8Array | null = null;
-  if (tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]') u8 = new Uint8Array(x as ArrayBuffer);
+  if (tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]') {
+    try {
+      u8 = new Uint8Array(x as ArrayBuffer);
+    } catch {
+      return null; // detached
+    }
+  }
   else if (ArrayBuffer.isView(x) && tag === '[object Uint8Array]') u8 = x instanceof Uint8Array ? x : new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
   return u8 === null || isDetached(u8) ? null : u8;
 }
@@ -252,14 +259,15 @@ export function headerLength(first: Uint8Array, size: number): number {
   if (size < 8 || first.length < 8) fail(`truncated: the file has ${size} bytes, fewer than the 8 of the header's length`);
   const view = new DataView(first.buffer, first.byteOffset, 8);
   const n = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
-  if (n > MAX_HEADER) fail(`the header's length is ${n} bytes, over the 100 MB safetensors allows (a corrupt file, or not a safetensors file)`);
+  if (n > MAX_HEADER) fail(`the header's length is ${view.getBigUint64(0, true)} bytes, over the 100 MB safetensors allows (a corrupt file, or not a safetensors file)`);
   if (8 + n > size) fail(`truncated: the header's length is ${n} bytes, but the file ends ${size - 8} bytes after the length`);
   return n;
 }
 
-/** A checked header: the metadata and, per group and parameter, where its tensors are. @internal */
+/** A checked header: the metadata, every tensor, and per group and parameter where its tensors are. @internal */
 export interface Plan {
   readonly meta: Meta;
+  readonly entries: readonly Entry[];
   readonly params: readonly (readonly { readonly key: string | number; readonly step: Entry; readonly buffers: readonly (Entry | undefined)[] }[])[];
 }
 
@@ -315,29 +323,32 @@ export function planOf(bytes: Uint8Array, dataSize: number): Plan {
   );
   const stray = entries.find((e) => !used.has(e.name));
   if (stray !== undefined) fail(`tensor ${quote(stray.name)} belongs to no parameter of __metadata__.param_groups`);
-  return { meta, params };
+  return { meta, entries, params };
 }
 
 /**
- * The state dict of a checked header and its data region: views of `data` where they are
- * aligned, copies where not.
+ * The state dict of a checked header, each tensor's bytes given by `bytes` (for a file in memory,
+ * a view of its data region): views of those bytes where they are aligned, copies where not.
  *
  * @internal
  */
-export function materialize(plan: Plan, data: Uint8Array): RMSPropStateDict {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+export function materialize(plan: Plan, bytes: (e: Entry) => Uint8Array): RMSPropStateDict {
   const read = (e: Entry): FloatArray => {
-    const at = data.byteOffset + e.begin;
+    const u8 = bytes(e);
     const T = e.dtype === 'F64' ? Float64Array : Float32Array;
-    if (LITTLE && at % T.BYTES_PER_ELEMENT === 0) return new T(data.buffer as ArrayBuffer, at, e.length);
+    if (LITTLE && u8.byteOffset % T.BYTES_PER_ELEMENT === 0) return new T(u8.buffer as ArrayBuffer, u8.byteOffset, e.length);
     const out = new T(e.length);
-    if (LITTLE) new Uint8Array(out.buffer, 0, out.byteLength).set(data.subarray(e.begin, e.end));
-    else for (let i = 0; i < e.length; i++) out[i] = T === Float64Array ? view.getFloat64(e.begin + 8 * i, true) : view.getFloat32(e.begin + 4 * i, true);
+    if (LITTLE) new Uint8Array(out.buffer, 0, out.byteLength).set(u8);
+    else {
+      const view = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+      for (let i = 0; i < e.length; i++) out[i] = T === Float64Array ? view.getFloat64(8 * i, true) : view.getFloat32(4 * i, true);
+    }
     return out;
   };
   const scalar = (e: Entry): number => {
-    const at = e.begin;
-    const value = e.dtype === 'F64' ? view.getFloat64(at, true) : e.dtype === 'F32' ? view.getFloat32(at, true) : e.dtype === 'I32' ? view.getInt32(at, true) : view.getBigInt64(at, true);
+    const u8 = bytes(e);
+    const view = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+    const value = e.dtype === 'F64' ? view.getFloat64(0, true) : e.dtype === 'F32' ? view.getFloat32(0, true) : e.dtype === 'I32' ? view.getInt32(0, true) : view.getBigInt64(0, true);
     if (typeof value === 'bigint' ? value < 0n || value > 2n ** 52n : !count.ok(value)) fail(`tensor ${quote(e.name)} holds ${typeof value === 'bigint' ? String(value) : formatValue(value)}; expected ${count.allowed}`);
     return Number(value);
   };
@@ -362,10 +373,11 @@ export function materialize(plan: Plan, data: Uint8Array): RMSPropStateDict {
 function parseHeader(bytes: Uint8Array): Record<string, unknown> {
   let text = '';
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     fail('the header is not UTF-8 text (a corrupt file, or not a safetensors file)');
   }
+  if (text.charCodeAt(0) === 0xfeff) fail('the header starts with a byte order mark (U+FEFF), which a safetensors header may not');
   const value = parseJSON(text, 'the header');
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`the header is ${formatValue(value)}, not a JSON object`);
   return value as Record<string, unknown>;
@@ -420,7 +432,8 @@ export interface Meta {
 }
 
 function readMetadata(m: Record<string, unknown>): Meta {
-  for (const [k, v] of Object.entries(m)) if (typeof v !== 'string') fail(`__metadata__.${k} is ${formatValue(v)}; safetensors metadata values are strings`);
+  const field = (k: string): string => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `.${k}` : `[${quote(k)}]`);
+  for (const [k, v] of Object.entries(m)) if (typeof v !== 'string') fail(`__metadata__${field(k)} is ${formatValue(v)}; safetensors metadata values are strings`);
   const text = (k: string): string => (m[k] as string | undefined) ?? fail(`__metadata__ has no ${k}: not a state written by encodeState or tools/torch_rmsprop_state.py`);
   if (text('format') !== 'rmsprop-state') fail(`__metadata__.format is ${formatValue(m['format'])}; expected "rmsprop-state"`);
   if (text('version') !== '2') fail(`__metadata__.version is ${formatValue(m['version'])}; this release reads version "2"`);

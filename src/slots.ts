@@ -109,6 +109,7 @@ export function createRecords(groups: readonly ParamGroup[], params: readonly (r
         grad: null,
         owned: undefined,
         view: null,
+        loads: 0,
       };
     });
     return { group, index: slots[0]!.group, slots, hyper: { ...rmspropDefaults }, active: false, span: undefined, whole: false, changed: false, aligned: true };

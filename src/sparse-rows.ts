@@ -101,6 +101,12 @@ interface Rows {
   readonly current: Float64Array | null;
   /** The parameter's update count when this last stepped it: a different one means dense steps (or a load) since. */
   seen: number;
+  /**
+   * The parameter's load count (`Slot.loads`) when this last stepped it: a different one means
+   * the optimizer loaded a state since, and the rows' bookkeeping is not that state's; `null`
+   * after this object's own load, whose bookkeeping goes with the state loaded with it.
+   */
+  loads: number | null;
 }
 
 /** A checked sparse update, ready to write (see `SparseRows.#prepare`). */
@@ -277,7 +283,7 @@ export class SparseRows {
     const rows = (data as FloatArray).length / plan.width;
     const current = plan.mode === 'exact' ? (record?.current ?? new Float64Array(rows).fill(t)) : null;
     // Dense steps (or a load) since this last stepped the parameter made every row current.
-    const stale = record !== undefined && record.seen !== t;
+    const stale = record !== undefined && (record.seen !== t || (record.loads !== null && record.loads !== slot.loads));
     let from = t;
     let replays = 0;
     if (current !== null && !stale) {
@@ -349,8 +355,11 @@ export class SparseRows {
       rmspropStep(p, plan.sums[k]!, rowState, hyper);
     });
     state.step = t + 1;
-    if (record === undefined) this.#rows.set(param, { mode: plan.mode, width: plan.width, current, seen: t + 1 });
-    else record.seen = t + 1;
+    if (record === undefined) this.#rows.set(param, { mode: plan.mode, width: plan.width, current, seen: t + 1, loads: slot.loads });
+    else {
+      record.seen = t + 1;
+      record.loads = slot.loads;
+    }
   }
 
   /** Checks an update and sums its repeated rows (in float64); writes nothing. */
@@ -451,7 +460,7 @@ export class SparseRows {
       }
       const u = mode === 'exact' ? (current as Float64Array).findIndex((x) => !(Number.isInteger(x) && x >= 0 && x <= last)) : -1;
       if (u >= 0) bad(`${path}.current[${u}]`, `a whole number from 0 to ${last} (seen)`, (current as Float64Array)[u]);
-      restored.set(param, { mode, width: w, current: mode === 'exact' ? (current as Float64Array).slice() : null, seen: last });
+      restored.set(param, { mode, width: w, current: mode === 'exact' ? (current as Float64Array).slice() : null, seen: last, loads: null });
     });
     this.#rows.clear();
     for (const [param, rows] of restored) this.#rows.set(param, rows);

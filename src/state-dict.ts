@@ -285,6 +285,7 @@ export function commitLoad(plan: LoadPlan, records: readonly GroupRecord[], regi
     r.slots.forEach((s, i) => {
       const p = saved[i]!;
       s.owned = undefined;
+      s.loads++;
       const state = s.state;
       state.squareAvg.set(p.squareAvg);
       state.gradAvg = p.gradAvg === null ? null : (state.gradAvg!.set(p.gradAvg), state.gradAvg);

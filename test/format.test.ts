@@ -49,6 +49,11 @@ describe('formatValue', () => {
     expect(formatValue(value)).toBe(text);
   });
 
+  it('cuts a long string after 100 characters and says how long it was', () => {
+    expect(formatValue('x'.repeat(50_000_000))).toBe(`string "${'x'.repeat(100)}…" (50000000 characters)`);
+    expect(formatValue('y'.repeat(100))).toBe(`string "${'y'.repeat(100)}"`);
+  });
+
   it('does not call an empty typed array detached', () => {
     // An empty array's buffer has 0 bytes too, but nothing was transferred.
     expect(formatValue(new Float32Array(0))).toBe('a Float32Array of length 0');

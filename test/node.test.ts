@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,21 @@ describe('saveState and loadState at their edges', () => {
     await saveState(opt, path);
     expect(new Uint8Array(readFileSync(path))).toEqual(encodeState(opt));
     rmSync(path);
+  });
+
+  it('write through a symbolic link to its target, and keep the file\'s permissions', async () => {
+    const { opt } = build(10);
+    const target = join(dir, 'run-42.safetensors');
+    const link = join(dir, 'latest.safetensors');
+    writeFileSync(target, 'previous checkpoint');
+    chmodSync(target, 0o600);
+    symlinkSync(target, link);
+    await saveState(opt, link);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(new Uint8Array(readFileSync(target))).toEqual(encodeState(opt));
+    expect(statSync(target).mode & 0o777).toBe(0o600);
+    rmSync(link);
+    rmSync(target);
   });
 
   it('name the path in every error, the state\'s own included', async () => {

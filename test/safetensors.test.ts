@@ -351,6 +351,23 @@ describe('decodeState', () => {
     expectError(() => decodeState(file), Error, 'decodeState: tensor "w.step" holds 9007199254740993; expected a whole number from 0 to 2^52');
   });
 
+  it('quotes a metadata key it names, and gives a header length beyond 2^53 as written', () => {
+    expectError(() => decodeState(join(TEXT.replace('"updates":"2"', '"updates":"2","x\\n[INFO] ok":1'), new Uint8Array(0))), Error, 'decodeState: __metadata__["x\\n[INFO] ok"] is 1; safetensors metadata values are strings');
+    const file = join(TEXT, new Uint8Array(0));
+    new DataView(file.buffer).setBigUint64(0, 2n ** 64n - 1n, true);
+    expectError(() => decodeState(file), Error, "decodeState: the header's length is 18446744073709551615 bytes, over the 100 MB safetensors allows (a corrupt file, or not a safetensors file)");
+  });
+
+  it('refuses a header that starts with a byte order mark, as safetensors\' readers do', () => {
+    expectError(() => decodeState(join(`\ufeff${TEXT}`, new Uint8Array(0))), Error, 'decodeState: the header starts with a byte order mark (U+FEFF), which a safetensors header may not');
+  });
+
+  it('refuses a detached ArrayBuffer with its own message', () => {
+    const buffer = new ArrayBuffer(16);
+    structuredClone(buffer, { transfer: [buffer] });
+    expectError(() => decodeState(buffer), TypeError, 'decodeState: invalid bytes: expected a Uint8Array or ArrayBuffer (not detached), got an instance of ArrayBuffer');
+  });
+
   it('refuses what is not bytes', () => {
     expectError(() => decodeState('{}' as unknown as Uint8Array), TypeError, 'decodeState: invalid bytes: expected a Uint8Array or ArrayBuffer (not detached), got string "{}"');
     expectError(() => decodeState(new Float32Array(4) as unknown as Uint8Array), TypeError, 'decodeState: invalid bytes: expected a Uint8Array or ArrayBuffer (not detached), got a Float32Array of length 4');

@@ -86,6 +86,59 @@ describe("SparseRows in mode 'exact'", () => {
     expect(bits(optS, sparse).step).toBe(8);
   });
 
+  it('makes every row current when the optimizer loads a state without SparseRows\' own, at an equal update count too', () => {
+    // Run X leaves rows 1-3 three updates behind; it then loads run Y's optimizer state, saved at
+    // the same update count, without the rows' bookkeeping: the rows must not replay X's misses.
+    const make = () => {
+      const p = table(Float32Array);
+      const opt = new RMSProp([p], OPTIONS);
+      return { p, opt, rows: new SparseRows(opt) };
+    };
+    const x = make();
+    const y = make();
+    const g = (n: number, rows: number) => Float32Array.from(normals(rng(n), rows * WIDTH, 1));
+    for (let t = 0; t < 3; t++) {
+      x.rows.step(x.p, exact([0], g(t, 1)));
+      y.rows.step(y.p, exact([0, 1, 2, 3], g(t + 10, 4)));
+    }
+    const saved = y.opt.stateDict();
+    const twin = make();
+    twin.p.data.set(x.p.data);
+    x.opt.loadStateDict(saved);
+    twin.opt.loadStateDict(saved);
+    const update = exact([0, 1, 2, 3], new Float32Array(4 * WIDTH).fill(0.5));
+    x.rows.step(x.p, update);
+    twin.rows.step(twin.p, update);
+    expect(bits(x.opt, x.p)).toEqual(bits(twin.opt, twin.p));
+  });
+
+  it('keeps the rows\' bookkeeping when SparseRows\' state is loaded with the optimizer\'s, in either order', () => {
+    const run = (order: 'rows first' | 'optimizer first') => {
+      const p = table(Float32Array);
+      const opt = new RMSProp([p], OPTIONS);
+      const rows = new SparseRows(opt);
+      for (let t = 0; t < 3; t++) rows.step(p, exact([t % 2], Float32Array.from(normals(rng(t), WIDTH, 1))));
+      const saved = { optimizer: opt.stateDict(), rows: rows.stateDict(), data: p.data.slice() };
+      const q = table(Float32Array);
+      q.data.set(saved.data);
+      const opt2 = new RMSProp([q], OPTIONS);
+      const rows2 = new SparseRows(opt2);
+      if (order === 'rows first') {
+        rows2.loadStateDict(saved.rows);
+        opt2.loadStateDict(saved.optimizer);
+      } else {
+        opt2.loadStateDict(saved.optimizer);
+        rows2.loadStateDict(saved.rows);
+      }
+      const update = exact([0, 1, 2, 3], new Float32Array(4 * WIDTH).fill(0.25));
+      rows.step(p, update);
+      rows2.step(q, update);
+      expect(bits(opt2, q)).toEqual(bits(opt, p));
+    };
+    run('rows first');
+    run('optimizer first');
+  });
+
   it('makes every row current at a dense step() of the parameter: what rows missed before it is never replayed', () => {
     // Rows 1-5 miss update 0, which comes before the dense step: exact mode must not replay it,
     // so it ends where lazy mode (which never replays) ends.

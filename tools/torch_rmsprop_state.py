@@ -762,16 +762,18 @@ def _inspect(path: str) -> None:
     for k, v in meta.items():
         if k == 'param_groups':
             try:
-                groups = json.loads(v)
+                groups = _parse_json(v, '__metadata__.param_groups')
+            except FormatError:
+                groups = None  # printed as it is; decode() below says what is wrong with it
+            if isinstance(groups, list) and all(isinstance(g, dict) for g in groups):
                 print('param_groups:')
                 for gi, g in enumerate(groups):
                     params = g.pop('params', [])
                     print(f'  [{gi}] params {json.dumps(params)}')
                     print(f'      {json.dumps(g)}')
                 continue
-            except (ValueError, AttributeError):
-                pass
-        print(f'{k}: {v}')
+        shown = v if len(v) <= 200 else f'{v[:200]}... ({len(v)} characters)'
+        print(f'{k}: {shown}')
     width = max((len(n) for n in tensors), default=0)
     for name, (dtype, shape, raw) in sorted(tensors.items(), key=lambda t: header[t[0]]['data_offsets'][0]):
         begin, end = header[name]['data_offsets']
