@@ -104,8 +104,16 @@ export interface Located {
   readonly index: number;
 }
 
-/** What the checks of a registration need of a parameter: who it is, where, and its name. */
-type Who = Pick<Located, 'param' | 'name' | 'group' | 'index'>;
+/** What the checks of a registration need of a parameter, of any kind: who it is, where, and its name. @internal */
+export interface Who<P = ParamRef> {
+  readonly param: P;
+  readonly name: string | undefined;
+  readonly group: number;
+  readonly index: number;
+}
+
+/** A registered group of parameters of kind `P` (`ParamGroup` for typed arrays). @internal */
+export type GroupOf<P> = Mutable<GroupHyper> & { readonly params: readonly P[] };
 
 function checkParam(param: unknown, prefix: string, group: number, index: number): Located {
   if (typeof param !== 'object' || param === null) {
@@ -148,8 +156,25 @@ export function buildGroups(
   groupCount: number,
   prefix: string,
 ): { readonly groups: ParamGroup[]; readonly params: Located[][] } {
-  const groups: ParamGroup[] = [];
-  const located: Located[][] = [];
+  return buildGroupsOf(specs, base, existing, groupCount, prefix, checkParam);
+}
+
+/**
+ * {@link buildGroups} for parameters of any kind (the WebGPU optimizer's buffers): `check` reads
+ * and checks one parameter, and says who it is.
+ *
+ * @internal
+ */
+export function buildGroupsOf<P, L extends Who<P>>(
+  specs: readonly unknown[],
+  base: GroupHyper,
+  existing: readonly Who<P>[],
+  groupCount: number,
+  prefix: string,
+  check: (param: unknown, prefix: string, group: number, index: number) => L,
+): { readonly groups: GroupOf<P>[]; readonly params: L[][] } {
+  const groups: GroupOf<P>[] = [];
+  const located: L[][] = [];
   specs.forEach((spec, k) => {
     const group = groupCount + k;
     checkOptions(spec, prefix, group, ['params']);
@@ -158,25 +183,25 @@ export function buildGroups(
       throw new TypeError(`${prefix}: invalid params in group ${group}: expected an array, got ${formatValue(params)}`);
     }
     if (params.length === 0) throw new RangeError(`${prefix}: group ${group} has no parameters`);
-    const items = params.map((p: unknown, index) => checkParam(p, prefix, group, index));
+    const items = params.map((p: unknown, index) => check(p, prefix, group, index));
     located.push(items);
     groups.push(makeGroup(Object.freeze(items.map((item) => item.param)), resolveOptions(base, spec as RMSPropOptions)));
   });
-  checkDistinct([...existing, ...located.flat()], prefix);
+  checkDistinct<P>([...existing, ...located.flat()], prefix);
   return { groups, params: located };
 }
 
 /** A group object with one fixed shape; `params` cannot be reassigned. */
-function makeGroup(params: readonly ParamRef[], hyper: GroupHyper): ParamGroup {
+function makeGroup<P>(params: readonly P[], hyper: GroupHyper): GroupOf<P> {
   const group = { params, ...hyper };
   Object.defineProperty(group, 'params', { value: params, enumerable: true, writable: false, configurable: false });
   return group;
 }
 
 /** No parameter twice, no name twice. (Memory shared with another's data is a check of memory.ts.) */
-function checkDistinct(all: readonly Who[], prefix: string): void {
-  const seen = new Map<ParamRef, Who>();
-  const names = new Map<string, Who>();
+function checkDistinct<P>(all: readonly Who<P>[], prefix: string): void {
+  const seen = new Map<P, Who<P>>();
+  const names = new Map<string, Who<P>>();
   for (const item of all) {
     const first = seen.get(item.param);
     if (first !== undefined) {

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference lib="dom" />
 // Runs in Chromium only (WebGPU on SwiftShader): the WGSL kernel against the float32 reference
 // that rounds every operation (test/support/f32-reference.ts), bit for bit, for every switch.
 import { describe, expect, it } from 'vitest';

@@ -1,0 +1,413 @@
+/// <reference lib="dom" />
+/**
+ * RMSProp for parameters that live in WebGPU buffers: the same groups, options, presets,
+ * schedules and checks as `RMSProp`, the update recorded into a compute pass (the WGSL kernel of
+ * `rmsprop-step.wgsl.ts`), nothing read back.
+ *
+ * Work in progress (issue 14): the 'apply' policy only; not yet exported by the package.
+ *
+ * @module rmsprop/webgpu
+ */
+import { at, checkNumber, count, invalid } from './checks.js';
+import { formatValue } from './format.js';
+import { checkOptions, isFrozen, resolveHyper, resolveOptions } from './options.js';
+import type { GroupHyper, Mutable, RMSPropOptions } from './options.js';
+import { buildGroupsOf, toGroupSpecs } from './param-groups.js';
+import type { GroupOf, Who } from './param-groups.js';
+import { rmspropDefaults } from './rmsprop-step.js';
+import type { RMSPropHyper } from './rmsprop-step.js';
+import { HYPER_BYTES, rmspropWGSL, writeHyper } from './rmsprop-step.wgsl.js';
+import type { RMSPropStateDict } from './state-dict.js';
+
+/**
+ * Part of a buffer: `length` float32 elements from element `offset` (any offset: no alignment
+ * is needed).
+ *
+ * @example
+ * ```ts
+ * const bias: GPURange = { buffer: weights, offset: 4097, length: 64 };
+ * ```
+ */
+export interface GPURange {
+  readonly buffer: GPUBuffer;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * A parameter on the GPU: its values and its gradient, each a whole buffer of float32 values
+ * (usage `STORAGE`) or a range of one; `name` as for `RMSProp`.
+ *
+ * @example
+ * ```ts
+ * const w: GPUParamRef = { data: wBuffer, grad: { buffer: grads, offset: 0, length: 4096 }, name: 'w' };
+ * ```
+ */
+export interface GPUParamRef {
+  readonly data: GPUBuffer | GPURange;
+  readonly grad: GPUBuffer | GPURange;
+  readonly name?: string;
+}
+
+/**
+ * A group of GPU parameters with its own options, as `ParamGroupSpec` is for `RMSProp`.
+ *
+ * @example
+ * ```ts
+ * const groups: GPUParamGroupSpec[] = [{ params: [w] }, { params: [bias], weightDecay: 0 }];
+ * ```
+ */
+export interface GPUParamGroupSpec extends RMSPropOptions {
+  readonly params: readonly GPUParamRef[];
+}
+
+/**
+ * A registered group: its parameters and every hyperparameter, read at every `step()`.
+ *
+ * @example
+ * ```ts
+ * opt.paramGroups[0]!.lr = 1e-3;
+ * ```
+ */
+export type GPUParamGroup = GroupOf<GPUParamRef>;
+
+const P = 'GPURMSProp';
+/** WebGPU's buffer usage and map mode flags (the spec's values; not every runtime has the globals). */
+const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+const MAP_READ = 0x1;
+const WORKGROUP = 256;
+const SLOT = 256; // bytes between two parameters' uniforms (minUniformBufferOffsetAlignment's most)
+
+/** A parameter as registered: its ranges, state buffers and what binds them. */
+interface Param extends Who<GPUParamRef> {
+  readonly data: GPURange;
+  readonly grad: GPURange;
+  readonly shared: boolean;
+  readonly length: number;
+  readonly sq: GPUBuffer;
+  ga: GPUBuffer | null;
+  mb: GPUBuffer | null;
+  step: number;
+  bind: GPUBindGroup | null;
+  slot: number;
+}
+
+/** A group as registered. */
+interface GroupRecord {
+  readonly group: GPUParamGroup;
+  readonly records: readonly Param[];
+}
+
+/**
+ * RMSProp over WebGPU buffers: PyTorch's `torch.optim.RMSprop` by default, every framework's
+ * variant through the same options and presets as `RMSProp`, each step one compute pass.
+ *
+ * @example
+ * ```ts
+ * const opt = new GPURMSProp(device, [{ data: wBuffer, grad: gBuffer }], { lr: 1e-3, momentum: 0.9 });
+ * const encoder = device.createCommandEncoder();
+ * // ... the engine's forward and backward passes, then:
+ * opt.step(encoder);
+ * device.queue.submit([encoder.finish()]);
+ * ```
+ */
+export class GPURMSProp {
+  readonly #device: GPUDevice;
+  readonly #defaults: Readonly<GroupHyper>;
+  #groups: readonly GroupRecord[] = [];
+  #updates = 0;
+  readonly #pipelines: readonly [GPUComputePipeline, GPUComputePipeline];
+  readonly #status: GPUBuffer;
+  readonly #empty: readonly [GPUBuffer, GPUBuffer];
+  #uniform: GPUBuffer | null = null;
+  #words: ArrayBuffer = new ArrayBuffer(0);
+  readonly #hyper: Mutable<RMSPropHyper> = { ...rmspropDefaults };
+
+  /**
+   * @param device - The device the buffers belong to.
+   * @param params - The parameters, or groups `{ params, ...options }`.
+   * @param options - Options for every group that does not set its own.
+   * @throws TypeError or RangeError naming the option or parameter (group and index), as
+   *   `RMSProp` does, and for a buffer without `STORAGE` usage or a range past its end.
+   *
+   * @example
+   * ```ts
+   * const opt = new GPURMSProp(device, [{ params: [w1, w2] }, { params: [bias], weightDecay: 0 }], { lr: 1e-3 });
+   * ```
+   */
+  constructor(device: GPUDevice, params: readonly GPUParamRef[] | readonly GPUParamGroupSpec[], options: RMSPropOptions = {}) {
+    if (typeof device !== 'object' || device === null || typeof (device as { createBuffer?: unknown }).createBuffer !== 'function') {
+      throw new TypeError(invalid(P, 'device', 'a GPUDevice', device));
+    }
+    checkOptions(options, P, -1, []);
+    this.#device = device;
+    this.#defaults = Object.freeze(resolveOptions({ ...rmspropDefaults, frozen: false }, options, P));
+    const [separate, shared] = [false, true].map((s) => {
+      const module = device.createShaderModule({ code: rmspropWGSL(s) });
+      return device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'update' } });
+    });
+    this.#pipelines = [separate!, shared!];
+    const storage = USAGE.STORAGE;
+    this.#status = device.createBuffer({ size: 16, usage: storage });
+    this.#empty = [device.createBuffer({ size: 16, usage: storage }), device.createBuffer({ size: 16, usage: storage })];
+    this.#register(toGroupSpecs(params, P), P);
+  }
+
+  /**
+   * The groups, in order; assign to their hyperparameters between steps.
+   *
+   * @example
+   * ```ts
+   * opt.paramGroups[0]!.lr = 1e-4;
+   * ```
+   */
+  get paramGroups(): readonly GPUParamGroup[] {
+    return this.#groups.map((g) => g.group);
+  }
+
+  /**
+   * Adds a group, checked as the constructor checks its groups.
+   *
+   * @example
+   * ```ts
+   * opt.addParamGroup({ params: [head], lr: 0.05 });
+   * ```
+   */
+  addParamGroup(group: GPUParamGroupSpec): void {
+    this.#register([group], `${P}.addParamGroup`);
+  }
+
+  /**
+   * Records one update of every parameter of every group that is not frozen into `encoder` (one
+   * compute pass), or submits its own when none is given. Reads nothing back.
+   *
+   * @throws What `RMSProp.step()` throws for a hyperparameter or schedule, naming the group;
+   *   nothing is recorded then.
+   *
+   * @example
+   * ```ts
+   * opt.step(encoder); // after the passes that write the gradients
+   * ```
+   */
+  step(encoder?: GPUCommandEncoder): void {
+    const S = `${P}.step`;
+    const t = this.#updates;
+    const active: [GroupRecord, RMSPropHyper][] = [];
+    this.#groups.forEach((g, gi) => {
+      if (isFrozen(g.group, S, gi)) return;
+      const h = resolveHyper(g.group, { ...this.#hyper }, t, S, gi);
+      if (h.eps < 2 ** -126) throw new RangeError(`${S}: invalid eps in group ${gi}: expected at least 2^-126 (float32's smallest normal number; a GPU may flush smaller ones to 0), got ${formatValue(h.eps)}`);
+      active.push([g, h]);
+    });
+    if (active.length === 0) return;
+    for (const [g, h] of active) for (const r of g.records) this.#ensure(r, h);
+    for (const [g, h] of active) {
+      for (const r of g.records) {
+        const xCount = Math.min(Math.ceil(r.length / WORKGROUP), 65_535);
+        writeHyper(this.#words, r.slot * SLOT, h, r.step + 1, { param: r.data.offset, grad: r.grad.offset, state: 0, first: 0, count: r.length, xCount }, false);
+      }
+    }
+    this.#device.queue.writeBuffer(this.#uniform!, 0, this.#words);
+    const own = encoder === undefined ? this.#device.createCommandEncoder() : encoder;
+    const pass = own.beginComputePass();
+    for (const [g] of active) {
+      for (const r of g.records) {
+        const groups = Math.ceil(r.length / WORKGROUP);
+        const x = Math.min(groups, 65_535);
+        pass.setPipeline(this.#pipelines[r.shared ? 1 : 0]);
+        pass.setBindGroup(0, r.bind);
+        pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+      }
+    }
+    pass.end();
+    if (encoder === undefined) this.#device.queue.submit([own.finish()]);
+    for (const [g] of active) for (const r of g.records) r.step++;
+    this.#updates++;
+  }
+
+  /**
+   * Everything this optimizer holds, read back from the GPU, as `RMSProp.stateDict()` gives it:
+   * load it into an `RMSProp` (or encode it with `encodeState`), or back into this optimizer.
+   *
+   * @example
+   * ```ts
+   * const saved = await opt.stateDict();
+   * cpuOptimizer.loadStateDict(saved);
+   * ```
+   */
+  async stateDict(): Promise<RMSPropStateDict> {
+    const device = this.#device;
+    const reads: { r: Param; staging: GPUBuffer }[] = [];
+    const encoder = device.createCommandEncoder();
+    const all = this.#groups.flatMap((g) => g.records);
+    for (const r of all) {
+      const staging = device.createBuffer({ size: 12 * r.length, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+      encoder.copyBufferToBuffer(r.sq, 0, staging, 0, 4 * r.length);
+      if (r.ga !== null) encoder.copyBufferToBuffer(r.ga, 0, staging, 4 * r.length, 4 * r.length);
+      if (r.mb !== null) encoder.copyBufferToBuffer(r.mb, 0, staging, 8 * r.length, 4 * r.length);
+      reads.push({ r, staging });
+    }
+    device.queue.submit([encoder.finish()]);
+    const values = await Promise.all(
+      reads.map(async ({ r, staging }) => {
+        await staging.mapAsync(MAP_READ);
+        const all = new Float32Array(staging.getMappedRange().slice(0));
+        staging.destroy();
+        return { r, sq: all.slice(0, r.length), ga: r.ga && all.slice(r.length, 2 * r.length), mb: r.mb && all.slice(2 * r.length) };
+      }),
+    );
+    const byRecord = new Map(values.map((v) => [v.r, v]));
+    return {
+      format: 'rmsprop-state',
+      version: 2,
+      nonFinite: 'apply',
+      skippedSteps: 0,
+      updates: this.#updates,
+      groups: this.#groups.map((g) => {
+        const { params: _params, lr, ...hyper } = g.group;
+        return {
+          hyper: { ...hyper, lr: typeof lr === 'function' ? 'schedule' : lr },
+          params: g.records.map((r) => {
+            const v = byRecord.get(r)!;
+            return { name: r.name ?? null, step: r.step, squareAvg: v.sq, gradAvg: v.ga, momentumBuffer: v.mb };
+          }),
+        };
+      }),
+    };
+  }
+
+  /**
+   * Restores a state from `RMSProp.stateDict()` or {@link GPURMSProp.stateDict}: checked against
+   * the registered parameters (names, counts, float32, lengths) before anything is written.
+   *
+   * @throws Error naming the field that does not fit; nothing is written then.
+   *
+   * @example
+   * ```ts
+   * opt.loadStateDict(cpuOptimizer.stateDict());
+   * ```
+   */
+  loadStateDict(saved: RMSPropStateDict): void {
+    const L = `${P}.loadStateDict`;
+    const s = saved as Partial<RMSPropStateDict> | null;
+    if (typeof s !== 'object' || s === null || s.format !== 'rmsprop-state' || s.version !== 2) throw new Error(invalid(L, 'state', 'a state from stateDict() (format "rmsprop-state", version 2)', saved));
+    const updates = checkNumber(s.updates, count, L, 'updates');
+    if (!Array.isArray(s.groups) || s.groups.length !== this.#groups.length) throw new Error(invalid(L, 'groups', `an array of ${this.#groups.length} groups`, s.groups));
+    const plan = this.#groups.map((g, gi) => {
+      const sg = s.groups![gi]!;
+      if (!Array.isArray(sg?.params) || sg.params.length !== g.records.length) throw new Error(invalid(L, `groups[${gi}].params`, `an array of ${g.records.length} parameters' states`, sg?.params));
+      return g.records.map((r, i) => {
+        const e = sg.params[i]!;
+        const path = `groups[${gi}].params[${i}]`;
+        if ((e.name ?? undefined) !== r.name) throw new Error(invalid(L, `${path}.name`, r.name === undefined ? 'null' : JSON.stringify(r.name), e.name));
+        const buffer = (key: 'squareAvg' | 'gradAvg' | 'momentumBuffer', optional: boolean): Float32Array | null => {
+          const b = e[key];
+          if (b === null && optional) return null;
+          if (b instanceof Float32Array && b.length === r.length) return b;
+          throw new Error(invalid(L, `${path}.${key}`, `a Float32Array of length ${r.length}${optional ? ' or null' : ''}`, b));
+        };
+        return { r, step: checkNumber(e.step, count, L, `${path}.step`), sq: buffer('squareAvg', false)!, ga: buffer('gradAvg', true), mb: buffer('momentumBuffer', true) };
+      });
+    });
+    for (const list of plan) {
+      for (const { r, step, sq, ga, mb } of list) {
+        const q = this.#device.queue;
+        q.writeBuffer(r.sq, 0, sq);
+        if (ga !== null) q.writeBuffer(this.#allocate(r, 'ga'), 0, ga);
+        if (mb !== null) q.writeBuffer(this.#allocate(r, 'mb'), 0, mb);
+        r.step = step;
+      }
+    }
+    this.#updates = updates;
+  }
+
+  /** Checks new groups, then makes their state buffers, uniforms and bindings. */
+  #register(specs: readonly unknown[], prefix: string): void {
+    const device = this.#device;
+    const existing = this.#groups.flatMap((g) => g.records);
+    const { groups, params } = buildGroupsOf(specs, this.#defaults, existing, this.#groups.length, prefix, (p, pre, gi, i) => checkParam(p, pre, gi, i));
+    let slot = existing.length;
+    const added = groups.map((group, k): GroupRecord => ({
+      group,
+      records: params[k]!.map((p): Param => {
+        const sq = device.createBuffer({ size: 4 * p.length, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
+        if (group.initialAccumulator !== 0) device.queue.writeBuffer(sq, 0, new Float32Array(p.length).fill(group.initialAccumulator));
+        return { ...p, sq, ga: null, mb: null, step: 0, bind: null, slot: slot++ };
+      }),
+    }));
+    this.#groups = [...this.#groups, ...added];
+    this.#uniform?.destroy();
+    this.#uniform = device.createBuffer({ size: Math.max(1, slot) * SLOT, usage: USAGE.UNIFORM | USAGE.COPY_DST });
+    this.#words = new ArrayBuffer(Math.max(1, slot) * SLOT);
+    for (const g of this.#groups) for (const r of g.records) r.bind = null; // bound again to the new uniform buffer
+  }
+
+  /** Allocates a state buffer switched on since registration (zeroed), and unbinds. */
+  #allocate(r: Param, which: 'ga' | 'mb'): GPUBuffer {
+    if (r[which] === null) {
+      r[which] = this.#device.createBuffer({ size: 4 * r.length, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
+      r.bind = null;
+    }
+    return r[which]!;
+  }
+
+  /** The buffers a step with `h` needs, and the binding of them. */
+  #ensure(r: Param, h: RMSPropHyper): void {
+    if (h.centered) this.#allocate(r, 'ga');
+    if (h.momentum > 0) this.#allocate(r, 'mb');
+    if (r.bind !== null) return;
+    const pipeline = this.#pipelines[r.shared ? 1 : 0];
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: r.data.buffer } },
+      { binding: 2, resource: { buffer: r.sq } },
+      { binding: 3, resource: { buffer: r.ga ?? this.#empty[0] } },
+      { binding: 4, resource: { buffer: r.mb ?? this.#empty[1] } },
+      { binding: 5, resource: { buffer: this.#uniform!, offset: r.slot * SLOT, size: HYPER_BYTES } },
+      { binding: 6, resource: { buffer: this.#status } },
+    ];
+    if (!r.shared) entries.push({ binding: 1, resource: { buffer: r.grad.buffer } });
+    r.bind = this.#device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+  }
+}
+
+/** A GPU parameter as registration reads it: its ranges checked, each read once. */
+interface Checked extends Who<GPUParamRef> {
+  readonly data: GPURange;
+  readonly grad: GPURange;
+  readonly shared: boolean;
+  readonly length: number;
+}
+
+function checkParam(param: unknown, prefix: string, group: number, index: number): Checked {
+  const where = at(group, index);
+  if (typeof param !== 'object' || param === null) throw new TypeError(`${prefix}: invalid param: expected an object with data and grad, got ${formatValue(param)} ${where}`);
+  const p = param as { readonly data?: unknown; readonly grad?: unknown; readonly name?: unknown };
+  const data = range(p.data, prefix, 'data', where);
+  const grad = range(p.grad, prefix, 'grad', where);
+  if (grad.length !== data.length) throw new RangeError(`${prefix}: invalid grad: expected ${data.length} elements (as data), got ${grad.length} ${where}`);
+  const shared = data.buffer === grad.buffer;
+  if (shared && data.offset < grad.offset + grad.length && grad.offset < data.offset + data.length) {
+    throw new Error(`${prefix}: grad shares memory with data ${where}: elements ${grad.offset} to ${grad.offset + grad.length - 1} and ${data.offset} to ${data.offset + data.length - 1} of one buffer`);
+  }
+  const name = p.name;
+  if (name !== undefined && (typeof name !== 'string' || name === '')) throw new TypeError(`${prefix}: invalid name: expected a non-empty string or no name, got ${formatValue(name)} ${where}`);
+  return { param: param as GPUParamRef, name, group, index, data, grad, shared, length: data.length };
+}
+
+function range(x: unknown, prefix: string, name: string, where: string): GPURange {
+  // A GPUBuffer of this page's WebGPU, or of another implementation (the `webgpu` package in Node).
+  const isBuffer = (b: unknown): b is GPUBuffer =>
+    typeof b === 'object' && b !== null && typeof (b as GPUBuffer).size === 'number' && typeof (b as GPUBuffer).usage === 'number' && typeof (b as GPUBuffer).destroy === 'function';
+  const usable = (b: GPUBuffer): GPUBuffer => {
+    if ((b.usage & USAGE.STORAGE) === 0) throw new TypeError(`${prefix}: invalid ${name}: expected a buffer with STORAGE usage, got usage ${b.usage} ${where}`);
+    return b;
+  };
+  if (isBuffer(x)) return { buffer: usable(x), offset: 0, length: Math.floor(x.size / 4) };
+  const r = (typeof x === 'object' && x !== null ? x : {}) as Partial<GPURange>;
+  if (!isBuffer(r.buffer)) throw new TypeError(invalid(prefix, name, 'a GPUBuffer or { buffer, offset, length }', x, '', ` ${where}`));
+  const offset = checkNumber(r.offset, count, prefix, `${name}.offset`, '', ` ${where}`);
+  const length = checkNumber(r.length, count, prefix, `${name}.length`, '', ` ${where}`);
+  const size = Math.floor(r.buffer.size / 4);
+  if (length === 0 || offset + length > size) throw new RangeError(`${prefix}: invalid ${name}: elements ${offset} to ${offset + length - 1} are not all in the buffer of ${size} float32 values ${where}`);
+  return { buffer: usable(r.buffer), offset, length };
+}

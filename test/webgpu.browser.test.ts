@@ -1,0 +1,133 @@
+/// <reference lib="dom" />
+// Runs in Chromium only (WebGPU on SwiftShader): the GPU optimizer against the float32 reference
+// that rounds every operation, bit for bit; its state moved to and from RMSProp; its checks.
+import { describe, expect, it } from 'vitest';
+import { RMSProp, cosineAnnealing } from '../src/index.js';
+import type { RMSPropHyper } from '../src/index.js';
+import { GPURMSProp } from '../src/webgpu.js';
+import type { GPURange } from '../src/webgpu.js';
+import { expectError } from './support/expect-error.js';
+import { f32Step } from './support/f32-reference.js';
+import { normals, rng } from './support/random.js';
+
+const adapter = await navigator.gpu?.requestAdapter();
+const device = (await adapter?.requestDevice())!;
+const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+function upload(values: Float32Array): GPUBuffer {
+  const b = device.createBuffer({ size: values.byteLength, usage: USAGE });
+  device.queue.writeBuffer(b, 0, values);
+  return b;
+}
+
+async function download(b: GPUBuffer): Promise<Float32Array> {
+  const staging = device.createBuffer({ size: b.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const encoder = device.createCommandEncoder();
+  encoder.copyBufferToBuffer(b, 0, staging, 0, b.size);
+  device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const out = new Float32Array(staging.getMappedRange().slice(0));
+  staging.destroy();
+  return out;
+}
+
+const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+describe('GPURMSProp', () => {
+  it('steps parameters packed at odd offsets of one buffer (data and grad in it too), in two groups, bit for bit, and nothing outside their ranges', async () => {
+    // One buffer: [guard 3][w: 5][guard 2][b: 3][guard 1][b's grad: 3][guard 4]; w's grad apart.
+    const random = rng(5);
+    const packed = Float32Array.from(normals(random, 21));
+    const wGrad = new Float32Array(5);
+    const buffer = upload(packed);
+    const gradBuffer = upload(wGrad);
+    const w = { data: { buffer, offset: 3, length: 5 }, grad: gradBuffer, name: 'w' };
+    const b = { data: { buffer, offset: 10, length: 3 }, grad: { buffer, offset: 14, length: 3 }, name: 'b' };
+    const schedule = cosineAnnealing(0.05, { tMax: 10 });
+    const groups = [
+      { params: [w], momentum: 0.9, centered: true, nesterov: true, lrInMomentum: true },
+      { params: [b], lr: schedule, biasCorrection: true, decoupledWeightDecay: true, weightDecay: 0.1, epsInSqrt: true },
+    ];
+    const opt = new GPURMSProp(device, groups, { alpha: 0.9 });
+    const refs = {
+      w: { p: packed.slice(3, 8), sq: new Float32Array(5), ga: new Float32Array(5), mb: new Float32Array(5) },
+      b: { p: packed.slice(10, 13), sq: new Float32Array(3), ga: null, mb: null },
+    };
+    const hyper = (gi: number, t: number): RMSPropHyper => {
+      const g = opt.paramGroups[gi]!;
+      const { params: _p, frozen: _f, lr, ...h } = g;
+      return { ...h, lr: typeof lr === 'function' ? lr(t) : lr };
+    };
+    for (let t = 0; t < 4; t++) {
+      const gw = Float32Array.from(normals(random, 5));
+      const gb = Float32Array.from(normals(random, 3));
+      device.queue.writeBuffer(gradBuffer, 0, gw);
+      device.queue.writeBuffer(buffer, 14 * 4, gb);
+      if (t === 2) opt.paramGroups[1]!.frozen = true; // group 1 sits out step 2
+      if (t === 3) opt.paramGroups[1]!.frozen = false;
+      const frozen = opt.paramGroups[1]!.frozen;
+      f32Step(refs.w.p, gw, refs.w.sq, refs.w.ga, refs.w.mb, hyper(0, t), t + 1);
+      if (!frozen) f32Step(refs.b.p, gb, refs.b.sq, null, null, hyper(1, t), t === 3 ? 3 : t + 1);
+      opt.step();
+    }
+    const after = await download(buffer);
+    expect(bits(after.slice(3, 8))).toEqual(bits(refs.w.p));
+    expect(bits(after.slice(10, 13))).toEqual(bits(refs.b.p));
+    for (const i of [0, 1, 2, 8, 9, 13, 17, 18, 19, 20]) expect(after[i], `guard element ${i}`).toBe(packed[i]);
+    const state = await opt.stateDict();
+    expect(bits(state.groups[0]!.params[0]!.momentumBuffer as Float32Array)).toEqual(bits(refs.w.mb));
+    expect(state.groups[1]!.params[0]!.step).toBe(3);
+    expect(state.groups[1]!.hyper.lr).toBe('schedule');
+  });
+
+  it('moves a run CPU -> GPU -> CPU: the state loaded each way, the continuations agree to float32 rounding', async () => {
+    const random = rng(8);
+    const init = Float32Array.from(normals(random, 700));
+    const grads = Array.from({ length: 10 }, () => Float32Array.from(normals(random, 700)));
+    const options = { lr: 0.01, momentum: 0.9, centered: true };
+    const cpu = { data: init.slice(), grad: new Float32Array(700), name: 'w' };
+    const cpuOpt = new RMSProp([cpu], options);
+    for (const g of grads.slice(0, 5)) {
+      cpu.grad.set(g);
+      cpuOpt.step();
+    }
+    const data = upload(cpu.data);
+    const grad = upload(new Float32Array(700));
+    const gpuOpt = new GPURMSProp(device, [{ data, grad, name: 'w' }], options);
+    gpuOpt.loadStateDict(cpuOpt.stateDict());
+    for (const g of grads.slice(5)) {
+      cpu.grad.set(g);
+      cpuOpt.step();
+      device.queue.writeBuffer(grad, 0, g);
+      gpuOpt.step();
+    }
+    const onGpu = await download(data);
+    let worst = 0;
+    onGpu.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - cpu.data[i]!) / Math.max(1, Math.abs(cpu.data[i]!)))));
+    expect(worst).toBeLessThan(1e-5);
+    const back = new RMSProp([{ data: onGpu, grad: null, name: 'w' }], options);
+    const saved = await gpuOpt.stateDict();
+    back.loadStateDict(saved);
+    expect(back.getState(back.paramGroups[0]!.params[0]!)!.step).toBe(10);
+    expect(bits(back.getState(back.paramGroups[0]!.params[0]!)!.squareAvg as Float32Array)).toEqual(bits(saved.groups[0]!.params[0]!.squareAvg as Float32Array));
+  });
+
+  it('refuses what does not fit, with RMSProp\'s messages and its own, and registers nothing', () => {
+    const small = device.createBuffer({ size: 16, usage: USAGE });
+    const unusable = device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST });
+    const grad = device.createBuffer({ size: 16, usage: USAGE });
+    const range = (offset: number, length: number): GPURange => ({ buffer: small, offset, length });
+    expectError(() => new GPURMSProp(device, [{ data: small, grad }], { lr: -1 }), RangeError, 'GPURMSProp: invalid lr: expected a finite number >= 0, got -1');
+    expectError(() => new GPURMSProp(device, [{ data: new Float32Array(4) as unknown as GPUBuffer, grad }]), TypeError, 'GPURMSProp: invalid data: expected a GPUBuffer or { buffer, offset, length }, got a Float32Array of length 4 (group 0, param 0)');
+    expectError(() => new GPURMSProp(device, [{ data: range(2, 3), grad }]), RangeError, 'GPURMSProp: invalid data: elements 2 to 4 are not all in the buffer of 4 float32 values (group 0, param 0)');
+    expectError(() => new GPURMSProp(device, [{ data: unusable, grad }]), TypeError, `GPURMSProp: invalid data: expected a buffer with STORAGE usage, got usage ${GPUBufferUsage.COPY_DST} (group 0, param 0)`);
+    expectError(() => new GPURMSProp(device, [{ data: range(0, 2), grad: range(1, 2) }]), Error, 'GPURMSProp: grad shares memory with data (group 0, param 0): elements 1 to 2 and 0 to 1 of one buffer');
+    expectError(() => new GPURMSProp(device, [{ data: small, grad: range(0, 3) }]), RangeError, 'GPURMSProp: invalid grad: expected 4 elements (as data), got 3 (group 0, param 0)');
+    const opt = new GPURMSProp(device, [{ data: range(0, 2), grad: range(2, 2), name: 'a' }]);
+    expectError(() => opt.addParamGroup({ params: [{ data: grad, grad: small, name: 'a' }] }), Error, 'GPURMSProp.addParamGroup: duplicate parameter name "a": (group 0, param 0) and (group 1, param 0)');
+    expect(opt.paramGroups.length).toBe(1);
+    opt.paramGroups[0]!.eps = 1e-40;
+    expectError(() => opt.step(), RangeError, 'GPURMSProp.step: invalid eps in group 0: expected at least 2^-126 (float32\'s smallest normal number; a GPU may flush smaller ones to 0), got 1e-40');
+  });
+});
+
