@@ -2,14 +2,14 @@
 // The WebAssembly bytes (src/wasm-module.ts) are counted on their own line, not in the library's.
 // The targets of issue 12 are 5 kB for `import { RMSProp }` and 10 kB for the whole main entry;
 // they are not met (README, "Size", says what the weight is made of). These limits guard the
-// measured weights (9.5 kB: 9.4 before a long string in a message was cut and a load counted for SparseRows, and 17.3 kB before issue 13 added the safetensors and TFJS codecs,
-// 24.1 kB after) against growth until that is settled. The codecs cost only those who import them.
+// measured weights (9.5 kB: 9.4 before a long string in a message was cut, a load counted for SparseRows and the load's checks shared with the WebGPU optimizer, and 17.3 kB before issue 13 added the safetensors and TFJS codecs,
+// 24.2 kB after) against growth until that is settled. The codecs cost only those who import them.
 const external = (config) => ({ ...config, external: [...(config.external ?? []), './wasm-module.js'] });
 
 module.exports = [
   { name: 'the kernel alone (rmsprop/step)', path: 'dist/rmsprop-step.js', gzip: true, limit: '1 kB' },
-  { name: "import { RMSProp } from 'rmsprop' and step()", path: 'dist/index.js', import: '{ RMSProp }', gzip: true, limit: '9.5 kB' },
-  { name: 'the whole main entry, WebAssembly bytes left out', path: 'dist/index.js', gzip: true, limit: '24.1 kB', modifyEsbuildConfig: external },
+  { name: "import { RMSProp } from 'rmsprop' and step()", path: 'dist/index.js', import: '{ RMSProp }', gzip: true, limit: '9.55 kB' },
+  { name: 'the whole main entry, WebAssembly bytes left out', path: 'dist/index.js', gzip: true, limit: '24.2 kB', modifyEsbuildConfig: external },
   { name: "import { RMSProp, encodeState, decodeState } (the binary checkpoint codec)", path: 'dist/index.js', import: '{ RMSProp, encodeState, decodeState }', gzip: true, limit: '13.9 kB' },
   { name: 'the WebAssembly bytes (base64), for the record', path: 'dist/wasm-module.js', gzip: true, limit: '2 kB' },
 ];

@@ -300,7 +300,7 @@ export function checkData(s: Slot, data: unknown, prefix: string): void {
 }
 
 /** Throws when a slot's state buffers were detached under it (transferred, or an arena whose memory grew). @internal */
-export function attached(s: Slot, prefix: string): void {
+export function attached(s: Pick<Slot, 'state' | 'length' | 'group' | 'index'>, prefix: string): void {
   for (const b of stateBuffers(s.state)) {
     if (b !== null && b.length !== s.length) {
       throw new Error(`${prefix}: the state of ${at(s.group, s.index)} is detached (transferred, or the arena's memory grew): its values are lost`);

@@ -138,17 +138,38 @@ export interface LoadPlan {
 
 type Entry = Readonly<Record<string, unknown>>;
 
+/**
+ * What a load is checked against, per group: its object (for a schedule) and its parameters as
+ * registered. An `RMSProp`'s group records are these; the WebGPU optimizer's give no `state`.
+ *
+ * @internal
+ */
+export interface LoadTarget {
+  readonly group: { readonly lr: unknown };
+  readonly slots: readonly Target[];
+}
+
+/** A registered parameter as a load checks it: name, element type, length, and (on the CPU) its state. @internal */
+export interface Target {
+  readonly name: string | undefined;
+  readonly f64: boolean;
+  readonly length: number;
+  readonly group: number;
+  readonly index: number;
+  readonly state?: Slot['state'];
+}
+
 /** Throws `RMSProp.loadStateDict: invalid <path>: expected <allowed>, got <value>`. */
-function bad(path: string, allowed: string, value: unknown): never {
-  throw new Error(invalid(P, path, allowed, value));
+function bad(prefix: string, path: string, allowed: string, value: unknown): never {
+  throw new Error(invalid(prefix, path, allowed, value));
 }
 
-function record(x: unknown, path: string): Entry {
-  return typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Entry) : bad(path, 'an object', x);
+function record(prefix: string, x: unknown, path: string): Entry {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Entry) : bad(prefix, path, 'an object', x);
 }
 
-function list(x: unknown, path: string, n: number, what: string): readonly unknown[] {
-  return Array.isArray(x) && x.length === n ? x : bad(path, `an array of ${n} ${what}`, x);
+function list(prefix: string, x: unknown, path: string, n: number, what: string): readonly unknown[] {
+  return Array.isArray(x) && x.length === n ? x : bad(prefix, path, `an array of ${n} ${what}`, x);
 }
 
 /**
@@ -159,43 +180,43 @@ function list(x: unknown, path: string, n: number, what: string): readonly unkno
  *
  * @internal
  */
-export function planLoad(saved: unknown, records: readonly GroupRecord[]): LoadPlan {
-  const { format, version, nonFinite, skippedSteps, updates, groups } = record(saved, 'state');
-  if (format !== FORMAT) bad('format', `"${FORMAT}" (a state from stateDict())`, format);
-  if (version !== VERSION) bad('version', `${VERSION}${version === 1 ? ' (version 1 was text: read it with stateFromJSON)' : ''}`, version);
+export function planLoad(saved: unknown, records: readonly LoadTarget[], prefix: string = P): LoadPlan {
+  const { format, version, nonFinite, skippedSteps, updates, groups } = record(prefix, saved, 'state');
+  if (format !== FORMAT) bad(prefix, 'format', `"${FORMAT}" (a state from stateDict())`, format);
+  if (version !== VERSION) bad(prefix, 'version', `${VERSION}${version === 1 ? ' (version 1 was text: read it with stateFromJSON)' : ''}`, version);
   const plan = {
-    nonFinite: checkPolicy(nonFinite, P),
-    skippedSteps: checkNumber(skippedSteps, count, P, 'skippedSteps'),
-    updates: checkNumber(updates, count, P, 'updates'),
+    nonFinite: checkPolicy(nonFinite, prefix),
+    skippedSteps: checkNumber(skippedSteps, count, prefix, 'skippedSteps'),
+    updates: checkNumber(updates, count, prefix, 'updates'),
     hyper: [] as GroupHyper[],
     states: [] as SavedParamState[][],
   };
-  const saves = list(groups, 'groups', records.length, 'groups');
-  for (const r of records) r.slots.forEach((s) => attached(s, P));
+  const saves = list(prefix, groups, 'groups', records.length, 'groups');
+  for (const r of records) for (const s of r.slots) if (s.state !== undefined) attached(s as Required<Target>, prefix);
   // Every saved entry, with its path, and the named ones by name.
   const entries: [Entry, string][][] = [];
   const byName = new Map<string, [Entry, string]>();
   saves.forEach((g, gi) => {
     const path = `groups[${gi}]`;
-    const { hyper, params } = record(g, path);
-    const h = record(hyper, `${path}.hyper`);
+    const { hyper, params } = record(prefix, g, path);
+    const h = record(prefix, hyper, `${path}.hyper`);
     // A schedule was saved as 'schedule': the group must bring its own (functions are not data).
     const current = records[gi]!.group.lr;
     if (h['lr'] === 'schedule' && typeof current !== 'function') {
-      bad(`${path}.hyper.lr`, 'a number; "schedule" needs the group to have its schedule (lr: a function) before loading', 'schedule');
+      bad(prefix, `${path}.hyper.lr`, 'a number; "schedule" needs the group to have its schedule (lr: a function) before loading', 'schedule');
     }
     const given = h['lr'] === 'schedule' ? { ...h, lr: current } : h;
-    checkOptions(given, P, gi, []);
-    plan.hyper.push(checkedHyper(resolveOptions(given as unknown as GroupHyper, {}, P, gi), P, gi));
+    checkOptions(given, prefix, gi, []);
+    plan.hyper.push(checkedHyper(resolveOptions(given as unknown as GroupHyper, {}, prefix, gi), prefix, gi));
     const n = records[gi]!.slots.length;
     entries.push(
-      list(params, `${path}.params`, n, "parameters' states").map((e, i): [Entry, string] => {
+      list(prefix, params, `${path}.params`, n, "parameters' states").map((e, i): [Entry, string] => {
         const at = `${path}.params[${i}]`;
-        const entry = record(e, at);
+        const entry = record(prefix, e, at);
         const name = entry['name'];
-        if (name !== null && (typeof name !== 'string' || name === '')) bad(`${at}.name`, 'a non-empty string or null', name);
+        if (name !== null && (typeof name !== 'string' || name === '')) bad(prefix, `${at}.name`, 'a non-empty string or null', name);
         if (name !== null) {
-          if (byName.has(name)) bad(`${at}.name`, `a name used once (${byName.get(name)![1]} has it too)`, name);
+          if (byName.has(name)) bad(prefix, `${at}.name`, `a name used once (${byName.get(name)![1]} has it too)`, name);
           byName.set(name, [entry, at]);
         }
         return [entry, at];
@@ -209,37 +230,54 @@ export function planLoad(saved: unknown, records: readonly GroupRecord[]): LoadP
         const [entry, path] =
           s.name === undefined
             ? entries[gi]![i]!
-            : (byName.get(s.name) ?? missing(s.name, gi, i, [...byName.keys()]));
-        if (s.name === undefined && entry['name'] !== null) bad(`${path}.name`, `null: ${at(gi, i)} has no name`, entry['name']);
-        if (used.has(entry)) bad(path, `the state of one parameter, not of two (${at(gi, i)} matches it too)`, entry);
+            : (byName.get(s.name) ?? missing(prefix, s.name, gi, i, [...byName.keys()]));
+        if (s.name === undefined && entry['name'] !== null) bad(prefix, `${path}.name`, `null: ${at(gi, i)} has no name`, entry['name']);
+        if (used.has(entry)) bad(prefix, path, `the state of one parameter, not of two (${at(gi, i)} matches it too)`, entry);
         used.add(entry);
-        return restore(entry, path, s, plan.hyper[gi]!);
+        return restore(prefix, entry, path, s, plan.hyper[gi]!);
       }),
     ),
   );
   return plan;
 }
 
-function missing(name: string, gi: number, i: number, names: readonly string[]): never {
+function missing(prefix: string, name: string, gi: number, i: number, names: readonly string[]): never {
   const have = names.length === 0 ? 'no names' : `the names ${names.map((n) => JSON.stringify(n)).join(', ')}`;
-  throw new Error(`${P}: invalid groups: expected a state named ${JSON.stringify(name)} for ${at(gi, i)}, got ${have}`);
+  throw new Error(`${prefix}: invalid groups: expected a state named ${JSON.stringify(name)} for ${at(gi, i)}, got ${have}`);
 }
 
-function restore(e: Entry, path: string, s: Slot, hyper: GroupHyper): SavedParamState {
+function restore(prefix: string, e: Entry, path: string, s: Target, hyper: GroupHyper): SavedParamState {
   const type = `a ${s.f64 ? 'Float64Array' : 'Float32Array'} of length ${s.length}`;
   const buffer = (key: string, needed: string | false): FloatArray | null => {
     const b = e[key];
     if ((b === null || b === undefined) && needed === false) return null;
     if (isFloatArray(b) && b instanceof Float64Array === s.f64 && b.length === s.length) return b;
-    return bad(`${path}.${key}`, needed === false ? `${type} or null` : `${type} (${needed} needs it)`, b);
+    return bad(prefix, `${path}.${key}`, needed === false ? `${type} or null` : `${type} (${needed} needs it)`, b);
   };
   return {
     name: s.name ?? null,
-    step: checkNumber(e['step'], count, P, `${path}.step`),
+    step: checkNumber(e['step'], count, prefix, `${path}.step`),
     squareAvg: buffer('squareAvg', 'every state')!,
     gradAvg: buffer('gradAvg', hyper.centered && 'centered'),
     momentumBuffer: buffer('momentumBuffer', hyper.momentum > 0 && `momentum ${hyper.momentum}`),
   };
+}
+
+/**
+ * Checks that every option of every group object can be written (the objects are the user's:
+ * frozen, read-only or accessor fields would fail half-way through a load).
+ *
+ * @internal
+ */
+export function checkWritable(records: readonly { readonly group: object; readonly index: number }[], prefix: string): void {
+  for (const r of records) {
+    for (const name of OPTION_NAMES) {
+      const d = Object.getOwnPropertyDescriptor(r.group, name);
+      if (d === undefined ? !Object.isExtensible(r.group) : d.writable !== true) {
+        throw new Error(`${prefix}: cannot write ${name}${inGroup(r.index)}: the group object is frozen or ${name} is not a plain writable field; nothing was loaded`);
+      }
+    }
+  }
 }
 
 /**
@@ -261,14 +299,7 @@ export function commitLoad(plan: LoadPlan, records: readonly GroupRecord[], regi
       }
     }),
   );
-  for (const r of records) {
-    for (const name of OPTION_NAMES) {
-      const d = Object.getOwnPropertyDescriptor(r.group, name);
-      if (d === undefined ? !Object.isExtensible(r.group) : d.writable !== true) {
-        throw new Error(`${P}: cannot write ${name}${inGroup(r.index)}: the group object is frozen or ${name} is not a plain writable field; nothing was loaded`);
-      }
-    }
-  }
+  checkWritable(records, P);
   // A saved buffer that is one of the optimizer's own (a state from getState() passed back, two
   // parameters' states swapped) would be overwritten before it is read: copy those first.
   const live = new Set<ArrayBufferLike>();

@@ -17,6 +17,7 @@ import type { GroupOf, Who } from './param-groups.js';
 import { rmspropDefaults } from './rmsprop-step.js';
 import type { RMSPropHyper } from './rmsprop-step.js';
 import { HYPER_BYTES, rmspropWGSL, writeHyper } from './rmsprop-step.wgsl.js';
+import { checkWritable, planLoad } from './state-dict.js';
 import type { RMSPropStateDict } from './state-dict.js';
 
 /**
@@ -277,8 +278,10 @@ export class GPURMSProp {
   }
 
   /**
-   * Restores a state from `RMSProp.stateDict()` or {@link GPURMSProp.stateDict}: checked against
-   * the registered parameters (names, counts, float32, lengths) before anything is written.
+   * Restores a state from `RMSProp.stateDict()` or {@link GPURMSProp.stateDict}: every group's
+   * hyperparameters and every parameter's buffers and update count, checked as
+   * `RMSProp.loadStateDict` checks them (the same messages) before anything is written. The
+   * state's `nonFinite` policy is not taken: this optimizer keeps its own.
    *
    * @throws Error naming the field that does not fit; nothing is written then.
    *
@@ -289,36 +292,22 @@ export class GPURMSProp {
    */
   loadStateDict(saved: RMSPropStateDict): void {
     const L = `${P}.loadStateDict`;
-    const s = saved as Partial<RMSPropStateDict> | null;
-    if (typeof s !== 'object' || s === null || s.format !== 'rmsprop-state' || s.version !== 2) throw new Error(invalid(L, 'state', 'a state from stateDict() (format "rmsprop-state", version 2)', saved));
-    const updates = checkNumber(s.updates, count, L, 'updates');
-    if (!Array.isArray(s.groups) || s.groups.length !== this.#groups.length) throw new Error(invalid(L, 'groups', `an array of ${this.#groups.length} groups`, s.groups));
-    const plan = this.#groups.map((g, gi) => {
-      const sg = s.groups![gi]!;
-      if (!Array.isArray(sg?.params) || sg.params.length !== g.records.length) throw new Error(invalid(L, `groups[${gi}].params`, `an array of ${g.records.length} parameters' states`, sg?.params));
-      return g.records.map((r, i) => {
-        const e = sg.params[i]!;
-        const path = `groups[${gi}].params[${i}]`;
-        if ((e.name ?? undefined) !== r.name) throw new Error(invalid(L, `${path}.name`, r.name === undefined ? 'null' : JSON.stringify(r.name), e.name));
-        const buffer = (key: 'squareAvg' | 'gradAvg' | 'momentumBuffer', optional: boolean): Float32Array | null => {
-          const b = e[key];
-          if (b === null && optional) return null;
-          if (b instanceof Float32Array && b.length === r.length) return b;
-          throw new Error(invalid(L, `${path}.${key}`, `a Float32Array of length ${r.length}${optional ? ' or null' : ''}`, b));
-        };
-        return { r, step: checkNumber(e.step, count, L, `${path}.step`), sq: buffer('squareAvg', false)!, ga: buffer('gradAvg', true), mb: buffer('momentumBuffer', true) };
+    const targets = this.#groups.map((g) => ({ group: g.group, slots: g.records.map((r) => ({ name: r.name, f64: false, length: r.length, group: r.group, index: r.index })) }));
+    const plan = planLoad(saved, targets, L);
+    checkWritable(this.#groups.map((g, index) => ({ group: g.group, index })), L);
+    // Checked: from here on nothing can fail.
+    this.#groups.forEach((g, gi) => {
+      Object.assign(g.group, plan.hyper[gi]);
+      g.records.forEach((r, i) => {
+        const p = plan.states[gi]![i]!;
+        const q = this.#device.queue;
+        q.writeBuffer(r.sq, 0, p.squareAvg);
+        if (p.gradAvg !== null) q.writeBuffer(this.#allocate(r, 'ga'), 0, p.gradAvg);
+        if (p.momentumBuffer !== null) q.writeBuffer(this.#allocate(r, 'mb'), 0, p.momentumBuffer);
+        r.step = p.step;
       });
     });
-    for (const list of plan) {
-      for (const { r, step, sq, ga, mb } of list) {
-        const q = this.#device.queue;
-        q.writeBuffer(r.sq, 0, sq);
-        if (ga !== null) q.writeBuffer(this.#allocate(r, 'ga'), 0, ga);
-        if (mb !== null) q.writeBuffer(this.#allocate(r, 'mb'), 0, mb);
-        r.step = step;
-      }
-    }
-    this.#updates = updates;
+    this.#updates = plan.updates;
   }
 
   /** Checks new groups, then makes their state buffers, uniforms and bindings. */

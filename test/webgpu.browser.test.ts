@@ -129,5 +129,24 @@ describe('GPURMSProp', () => {
     opt.paramGroups[0]!.eps = 1e-40;
     expectError(() => opt.step(), RangeError, 'GPURMSProp.step: invalid eps in group 0: expected at least 2^-126 (float32\'s smallest normal number; a GPU may flush smaller ones to 0), got 1e-40');
   });
-});
 
+  it('loads hyperparameters with the state, and refuses a state that does not fit with RMSProp\'s checks, writing nothing', async () => {
+    const make = () => ({ data: upload(new Float32Array([1, 2, 3])), grad: upload(new Float32Array([0.5, -0.5, 1])), name: 'w' });
+    const gpu = new GPURMSProp(device, [make()], { momentum: 0.5 });
+    gpu.step();
+    const before = await gpu.stateDict();
+    const cpu = new RMSProp([{ data: new Float64Array(3), grad: null, name: 'w' }], { lr: 0.2 });
+    expectError(() => gpu.loadStateDict(cpu.stateDict()), Error, 'GPURMSProp.loadStateDict: invalid groups[0].params[0].squareAvg: expected a Float32Array of length 3 (every state needs it), got a Float64Array of length 3');
+    const other = new RMSProp([{ data: new Float32Array(3), grad: null, name: 'v' }]);
+    expectError(() => gpu.loadStateDict(other.stateDict()), Error, 'GPURMSProp.loadStateDict: invalid groups: expected a state named "w" for (group 0, param 0), got the names "v"');
+    Object.freeze(gpu.paramGroups[0]);
+    const fits = new RMSProp([{ data: new Float32Array(3), grad: null, name: 'w' }], { lr: 0.2, momentum: 0.5 });
+    expectError(() => gpu.loadStateDict(fits.stateDict()), Error, 'GPURMSProp.loadStateDict: cannot write lr in group 0: the group object is frozen or lr is not a plain writable field; nothing was loaded');
+    const after = await gpu.stateDict();
+    expect(after).toEqual(before);
+    const fresh = new GPURMSProp(device, [make()], { momentum: 0.5 });
+    fresh.loadStateDict(fits.stateDict());
+    expect(fresh.paramGroups[0]!.lr).toBe(0.2);
+    expect((await fresh.stateDict()).groups[0]!.params[0]!.step).toBe(0);
+  });
+});
