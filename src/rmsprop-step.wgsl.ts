@@ -15,7 +15,9 @@
  *                                   parameter's elements are in each buffer
  *   @group(0) @binding(6) status   array<atomic<u32>>, read_write: [0] is set to 1 by `scan` when
  *                                   a gradient element is NaN or infinite; `update` then writes
- *                                   nothing when `h.flags` has SKIP
+ *                                   nothing when `h.flags` has SKIP, and counts the skipped update
+ *                                   of its parameter in [2 + h.slot]; `finish` counts a skipped
+ *                                   step in [1]. Clear [0] before each step's `scan`.
  *
  * and dispatch `update` (and, for the 'skip' policy, `scan` first) with 256 invocations per
  * workgroup over `h.count` elements starting at element `h.first` of the parameter, in
@@ -62,6 +64,7 @@ export const HYPER: {
   readonly first: number;
   readonly count: number;
   readonly xCount: number;
+  readonly slot: number;
 } = Object.freeze({
   lr: 0, // f32: the learning rate
   alpha: 1, // f32: the smoothing constant
@@ -82,9 +85,10 @@ export const HYPER: {
   first: 16, // u32: the first element of the parameter this dispatch updates
   count: 17, // u32: how many elements it updates
   xCount: 18, // u32: workgroups in x of this dispatch
+  slot: 19, // u32: the parameter's counter of skipped updates, status[2 + slot]
 });
 
-/** Bytes of the uniform (`HYPER`'s 19 words, padded to 16-byte rows). */
+/** Bytes of the uniform (`HYPER`'s 20 words, padded to 16-byte rows). */
 export const HYPER_BYTES = 96;
 
 /**
@@ -127,7 +131,7 @@ export interface GPUHyper {
   readonly decoupledWeightDecay: boolean;
 }
 
-/** Where a dispatch's elements are: see `HYPER`. */
+/** Where a dispatch's elements are, and its parameter's counter of skipped updates: see `HYPER`. */
 export interface Placement {
   readonly param: number;
   readonly grad: number;
@@ -135,6 +139,7 @@ export interface Placement {
   readonly first: number;
   readonly count: number;
   readonly xCount: number;
+  readonly slot?: number;
 }
 
 /**
@@ -150,8 +155,8 @@ export interface Placement {
  * ```
  */
 export function writeHyper(words: ArrayBuffer, byteOffset: number, hyper: GPUHyper, t: number, at: Placement, skip: boolean): void {
-  const f = new Float32Array(words, byteOffset, 19);
-  const u = new Uint32Array(words, byteOffset, 19);
+  const f = new Float32Array(words, byteOffset, 20);
+  const u = new Uint32Array(words, byteOffset, 20);
   const decoupled = hyper.decoupledWeightDecay;
   f[HYPER.lr] = hyper.lr;
   f[HYPER.alpha] = hyper.alpha;
@@ -178,6 +183,7 @@ export function writeHyper(words: ArrayBuffer, byteOffset: number, hyper: GPUHyp
   u[HYPER.first] = at.first;
   u[HYPER.count] = at.count;
   u[HYPER.xCount] = at.xCount;
+  u[HYPER.slot] = at.slot ?? 0;
 }
 
 /**
@@ -198,7 +204,7 @@ struct Hyper {
   wd: f32, decay: f32, momentum: f32, correction: f32,
   epsIn: f32, epsOut: f32, lrIn: f32, lrOut: f32,
   flags: u32, param: u32, grad: u32, state: u32,
-  first: u32, count: u32, xCount: u32,
+  first: u32, count: u32, xCount: u32, slot: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> param: array<f32>;
@@ -231,11 +237,20 @@ fn scan(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) local
   if ((bitcast<u32>(g) & 0x7f800000u) == 0x7f800000u) { atomicStore(&status[0], 1u); }
 }
 
+// After a step's updates, one invocation: a skipped step counted in status[1].
+@compute @workgroup_size(1)
+fn finish() {
+  if (atomicLoad(&status[0]) != 0u) { atomicAdd(&status[1], 1u); }
+}
+
 @compute @workgroup_size(256)
 fn update(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) local: u32) {
   let k = element(wg, local);
   if (k >= h.count) { return; }
-  if ((h.flags & SKIP) != 0u && atomicLoad(&status[0]) != 0u) { return; }
+  if ((h.flags & SKIP) != 0u && atomicLoad(&status[0]) != 0u) {
+    if (k == 0u) { atomicAdd(&status[2u + h.slot], 1u); }
+    return;
+  }
   let i = h.param + h.first + k;
   let j = h.state + h.first + k;
   var p = param[i];

@@ -72,6 +72,22 @@ export interface GPUParamGroupSpec extends RMSPropOptions {
  */
 export type GPUParamGroup = GroupOf<GPUParamRef>;
 
+/**
+ * The optimizer's options: every group's defaults, and what a step does with a NaN or infinite
+ * gradient element: `'apply'` (PyTorch's: it goes into the update) or `'skip'` (a pass on the
+ * device finds it first, and the whole step then writes nothing; {@link GPURMSProp.skippedSteps}
+ * counts them). `'throw'` cannot be had here: the gradients are on the device, and knowing
+ * before `step()` returns would mean waiting for them to be read back.
+ *
+ * @example
+ * ```ts
+ * const opt = new GPURMSProp(device, params, { ...presets.keras, lr: 1e-3, nonFinite: 'skip' });
+ * ```
+ */
+export interface GPUOptimizerOptions extends RMSPropOptions {
+  readonly nonFinite?: 'apply' | 'skip';
+}
+
 const P = 'GPURMSProp';
 /** WebGPU's buffer usage and map mode flags (the spec's values; not every runtime has the globals). */
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
@@ -117,12 +133,18 @@ export class GPURMSProp {
   readonly #defaults: Readonly<GroupHyper>;
   #groups: readonly GroupRecord[] = [];
   #updates = 0;
-  readonly #pipelines: readonly [GPUComputePipeline, GPUComputePipeline];
-  readonly #status: GPUBuffer;
+  readonly #skip: boolean;
+  /** Per variant (gradient in its own buffer, in the parameter's): the layout and the scan, update and finish pipelines. */
+  readonly #pipelines: readonly Pipelines[];
+  #status: GPUBuffer;
   readonly #empty: readonly [GPUBuffer, GPUBuffer];
   #uniform: GPUBuffer | null = null;
   #words: ArrayBuffer = new ArrayBuffer(0);
   readonly #hyper: Mutable<RMSPropHyper> = { ...rmspropDefaults };
+  /** The first failure the device reported of this optimizer's own work, or its loss: thrown by every later call. */
+  #failure: Error | null = null;
+  /** The error scopes of this optimizer's work not yet reported. */
+  #pending: Promise<void>[] = [];
 
   /**
    * @param device - The device the buffers belong to.
@@ -136,22 +158,65 @@ export class GPURMSProp {
    * const opt = new GPURMSProp(device, [{ params: [w1, w2] }, { params: [bias], weightDecay: 0 }], { lr: 1e-3 });
    * ```
    */
-  constructor(device: GPUDevice, params: readonly GPUParamRef[] | readonly GPUParamGroupSpec[], options: RMSPropOptions = {}) {
+  constructor(device: GPUDevice, params: readonly GPUParamRef[] | readonly GPUParamGroupSpec[], options: GPUOptimizerOptions = {}) {
     if (typeof device !== 'object' || device === null || typeof (device as { createBuffer?: unknown }).createBuffer !== 'function') {
       throw new TypeError(invalid(P, 'device', 'a GPUDevice', device));
     }
-    checkOptions(options, P, -1, []);
+    checkOptions(options, P, -1, ['nonFinite']);
+    const { nonFinite = 'apply', ...rest } = options;
+    if (nonFinite !== 'apply' && nonFinite !== 'skip') {
+      throw new TypeError(invalid(P, 'nonFinite', `'apply' or 'skip' ('throw' cannot be synchronous: the gradients are on the device)`, nonFinite));
+    }
+    this.#skip = nonFinite === 'skip';
     this.#device = device;
-    this.#defaults = Object.freeze(resolveOptions({ ...rmspropDefaults, frozen: false }, options, P));
-    const [separate, shared] = [false, true].map((s) => {
-      const module = device.createShaderModule({ code: rmspropWGSL(s) });
-      return device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'update' } });
-    });
-    this.#pipelines = [separate!, shared!];
+    this.#defaults = Object.freeze(resolveOptions({ ...rmspropDefaults, frozen: false }, rest, P));
+    this.#pipelines = [false, true].map((shared) => pipelines(device, shared));
     const storage = USAGE.STORAGE;
-    this.#status = device.createBuffer({ size: 16, usage: storage });
+    this.#status = device.createBuffer({ size: 16, usage: storage | USAGE.COPY_SRC | USAGE.COPY_DST });
     this.#empty = [device.createBuffer({ size: 16, usage: storage }), device.createBuffer({ size: 16, usage: storage })];
     this.#register(toGroupSpecs(params, P), P);
+    device.lost.then(
+      (info) => void (this.#failure ??= new Error(`${P}: the device was lost (${info.reason}): ${info.message}`)),
+      () => undefined,
+    );
+  }
+
+  /**
+   * Resolves once the device has checked this optimizer's work so far (registration, bindings,
+   * the steps it submitted itself); rejects with the first failure, naming the parameter where it
+   * is one's. WebGPU reports validation errors asynchronously: the library wraps its own work in
+   * error scopes, and every later call throws the failure too.
+   *
+   * @example
+   * ```ts
+   * const opt = new GPURMSProp(device, params);
+   * await opt.checked(); // a buffer of another device, for one, is reported here
+   * ```
+   */
+  async checked(): Promise<void> {
+    while (this.#pending.length > 0) await Promise.all(this.#pending.splice(0));
+    if (this.#failure !== null) throw this.#failure;
+  }
+
+  /** Runs `work` in a validation error scope whose failure is kept, described by `what`. */
+  #scoped<T>(what: string, work: () => T): T {
+    const device = this.#device;
+    device.pushErrorScope('validation');
+    try {
+      return work();
+    } finally {
+      this.#pending.push(
+        device.popErrorScope().then(
+          (error) => void (error !== null && (this.#failure ??= new Error(`${P}: ${what} failed on the device: ${error.message}`))),
+          () => undefined,
+        ),
+      );
+    }
+  }
+
+  /** Throws the failure the device reported, if any. */
+  #live(prefix: string): void {
+    if (this.#failure !== null) throw new Error(`${prefix}: ${this.#failure.message}`, { cause: this.#failure });
   }
 
   /**
@@ -175,6 +240,7 @@ export class GPURMSProp {
    * ```
    */
   addParamGroup(group: GPUParamGroupSpec): void {
+    this.#live(`${P}.addParamGroup`);
     this.#register([group], `${P}.addParamGroup`);
   }
 
@@ -192,12 +258,16 @@ export class GPURMSProp {
    */
   step(encoder?: GPUCommandEncoder): void {
     const S = `${P}.step`;
+    this.#live(S);
     const t = this.#updates;
     const active: [GroupRecord, RMSPropHyper][] = [];
     this.#groups.forEach((g, gi) => {
       if (isFrozen(g.group, S, gi)) return;
       const h = resolveHyper(g.group, { ...this.#hyper }, t, S, gi);
       if (h.eps < 2 ** -126) throw new RangeError(`${S}: invalid eps in group ${gi}: expected at least 2^-126 (float32's smallest normal number; a GPU may flush smaller ones to 0), got ${formatValue(h.eps)}`);
+      if (this.#skip && h.biasCorrection) {
+        throw new Error(`${S}: biasCorrection in group ${gi} cannot be used with nonFinite 'skip' here: it needs each parameter's update count, which only the device knows once a step may be skipped`);
+      }
       active.push([g, h]);
     });
     if (active.length === 0) return;
@@ -205,25 +275,68 @@ export class GPURMSProp {
     for (const [g, h] of active) {
       for (const r of g.records) {
         const xCount = Math.min(Math.ceil(r.length / WORKGROUP), 65_535);
-        writeHyper(this.#words, r.slot * SLOT, h, r.step + 1, { param: r.data.offset, grad: r.grad.offset, state: 0, first: 0, count: r.length, xCount }, false);
+        writeHyper(this.#words, r.slot * SLOT, h, r.step + 1, { param: r.data.offset, grad: r.grad.offset, state: 0, first: 0, count: r.length, xCount, slot: r.slot }, this.#skip);
       }
     }
+    this.#scoped('a step', () => this.#record(active, encoder));
+    for (const [g] of active) for (const r of g.records) r.step++;
+    this.#updates++;
+  }
+
+  /** Writes the uniforms and records (and, with no encoder of the caller's, submits) one step. */
+  #record(active: readonly [GroupRecord, RMSPropHyper][], encoder: GPUCommandEncoder | undefined): void {
     this.#device.queue.writeBuffer(this.#uniform!, 0, this.#words);
     const own = encoder === undefined ? this.#device.createCommandEncoder() : encoder;
+    if (this.#skip) own.clearBuffer(this.#status, 0, 4); // this step's flag
     const pass = own.beginComputePass();
-    for (const [g] of active) {
-      for (const r of g.records) {
-        const groups = Math.ceil(r.length / WORKGROUP);
-        const x = Math.min(groups, 65_535);
-        pass.setPipeline(this.#pipelines[r.shared ? 1 : 0]);
-        pass.setBindGroup(0, r.bind);
-        pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+    const dispatch = (kind: 'scan' | 'update'): void => {
+      for (const [g] of active) {
+        for (const r of g.records) {
+          const groups = Math.ceil(r.length / WORKGROUP);
+          const x = Math.min(groups, 65_535);
+          pass.setPipeline(this.#pipelines[r.shared ? 1 : 0]![kind]);
+          pass.setBindGroup(0, r.bind);
+          pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+        }
       }
+    };
+    if (this.#skip) dispatch('scan');
+    dispatch('update');
+    if (this.#skip) {
+      const last = active[active.length - 1]![0].records;
+      const r = last[last.length - 1]!;
+      pass.setPipeline(this.#pipelines[r.shared ? 1 : 0]!.finish);
+      pass.setBindGroup(0, r.bind);
+      pass.dispatchWorkgroups(1);
     }
     pass.end();
     if (encoder === undefined) this.#device.queue.submit([own.finish()]);
-    for (const [g] of active) for (const r of g.records) r.step++;
-    this.#updates++;
+  }
+
+  /**
+   * The number of steps skipped for a NaN or infinite gradient (`nonFinite: 'skip'`), read back
+   * from the device once the steps recorded so far have run.
+   *
+   * @example
+   * ```ts
+   * if ((await opt.skippedSteps()) > 0) console.warn('some steps were skipped');
+   * ```
+   */
+  async skippedSteps(): Promise<number> {
+    return (await this.#counters())[1]!;
+  }
+
+  /** The status buffer's counters, read back: [flag, skipped steps, per parameter its skipped updates]. */
+  async #counters(): Promise<Uint32Array> {
+    const device = this.#device;
+    const staging = device.createBuffer({ size: this.#status.size, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.#status, 0, staging, 0, this.#status.size);
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(MAP_READ);
+    const counters = new Uint32Array(staging.getMappedRange().slice(0));
+    staging.destroy();
+    return counters;
   }
 
   /**
@@ -237,6 +350,11 @@ export class GPURMSProp {
    * ```
    */
   async stateDict(): Promise<RMSPropStateDict> {
+    try {
+      await this.checked();
+    } catch {
+      this.#live(`${P}.stateDict`);
+    }
     const device = this.#device;
     const reads: { r: Param; staging: GPUBuffer }[] = [];
     const encoder = device.createCommandEncoder();
@@ -249,6 +367,7 @@ export class GPURMSProp {
       reads.push({ r, staging });
     }
     device.queue.submit([encoder.finish()]);
+    const counters = await this.#counters();
     const values = await Promise.all(
       reads.map(async ({ r, staging }) => {
         await staging.mapAsync(MAP_READ);
@@ -261,8 +380,8 @@ export class GPURMSProp {
     return {
       format: 'rmsprop-state',
       version: 2,
-      nonFinite: 'apply',
-      skippedSteps: 0,
+      nonFinite: this.#skip ? 'skip' : 'apply',
+      skippedSteps: counters[1]!,
       updates: this.#updates,
       groups: this.#groups.map((g) => {
         const { params: _params, lr, ...hyper } = g.group;
@@ -270,7 +389,8 @@ export class GPURMSProp {
           hyper: { ...hyper, lr: typeof lr === 'function' ? 'schedule' : lr },
           params: g.records.map((r) => {
             const v = byRecord.get(r)!;
-            return { name: r.name ?? null, step: r.step, squareAvg: v.sq, gradAvg: v.ga, momentumBuffer: v.mb };
+            // Its updates: the steps it took part in, less those the device skipped.
+            return { name: r.name ?? null, step: r.step - counters[2 + r.slot]!, squareAvg: v.sq, gradAvg: v.ga, momentumBuffer: v.mb };
           }),
         };
       }),
@@ -292,6 +412,7 @@ export class GPURMSProp {
    */
   loadStateDict(saved: RMSPropStateDict): void {
     const L = `${P}.loadStateDict`;
+    this.#live(L);
     const targets = this.#groups.map((g) => ({ group: g.group, slots: g.records.map((r) => ({ name: r.name, f64: false, length: r.length, group: r.group, index: r.index })) }));
     const plan = planLoad(saved, targets, L);
     checkWritable(this.#groups.map((g, index) => ({ group: g.group, index })), L);
@@ -308,6 +429,10 @@ export class GPURMSProp {
       });
     });
     this.#updates = plan.updates;
+    // The device's counters start again from the state's: skipped steps, no update skipped since.
+    const counters = new Uint32Array(this.#status.size / 4);
+    counters[1] = plan.skippedSteps;
+    this.#device.queue.writeBuffer(this.#status, 0, counters);
   }
 
   /** Checks new groups, then makes their state buffers, uniforms and bindings. */
@@ -325,10 +450,24 @@ export class GPURMSProp {
       }),
     }));
     this.#groups = [...this.#groups, ...added];
+    // The counters ([flag, skipped steps, per parameter its skipped updates]), kept as they were.
+    const status = device.createBuffer({ size: 4 * (2 + Math.max(2, slot)), usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
+    const copy = device.createCommandEncoder();
+    copy.copyBufferToBuffer(this.#status, 0, status, 0, Math.min(this.#status.size, status.size));
+    device.queue.submit([copy.finish()]);
+    this.#status.destroy();
+    this.#status = status;
     this.#uniform?.destroy();
     this.#uniform = device.createBuffer({ size: Math.max(1, slot) * SLOT, usage: USAGE.UNIFORM | USAGE.COPY_DST });
     this.#words = new ArrayBuffer(Math.max(1, slot) * SLOT);
-    for (const g of this.#groups) for (const r of g.records) r.bind = null; // bound again to the new uniform buffer
+    // Bound (again: the uniform buffer is new) now, so that a buffer the device refuses is
+    // reported by checked() from here, naming its parameter.
+    for (const g of this.#groups) {
+      for (const r of g.records) {
+        r.bind = null;
+        this.#ensure(r, g.group);
+      }
+    }
   }
 
   /** Allocates a state buffer switched on since registration (zeroed), and unbinds. */
@@ -341,11 +480,11 @@ export class GPURMSProp {
   }
 
   /** The buffers a step with `h` needs, and the binding of them. */
-  #ensure(r: Param, h: RMSPropHyper): void {
+  #ensure(r: Param, h: { readonly centered: boolean; readonly momentum: number }): void {
     if (h.centered) this.#allocate(r, 'ga');
     if (h.momentum > 0) this.#allocate(r, 'mb');
     if (r.bind !== null) return;
-    const pipeline = this.#pipelines[r.shared ? 1 : 0];
+    const layout = this.#pipelines[r.shared ? 1 : 0]!.layout;
     const entries: GPUBindGroupEntry[] = [
       { binding: 0, resource: { buffer: r.data.buffer } },
       { binding: 2, resource: { buffer: r.sq } },
@@ -355,8 +494,29 @@ export class GPURMSProp {
       { binding: 6, resource: { buffer: this.#status } },
     ];
     if (!r.shared) entries.push({ binding: 1, resource: { buffer: r.grad.buffer } });
-    r.bind = this.#device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    r.bind = this.#scoped(`binding the buffers of ${at(r.group, r.index)}`, () => this.#device.createBindGroup({ layout, entries }));
   }
+}
+
+/** One variant's bind group layout and pipelines. */
+interface Pipelines {
+  readonly layout: GPUBindGroupLayout;
+  readonly scan: GPUComputePipeline;
+  readonly update: GPUComputePipeline;
+  readonly finish: GPUComputePipeline;
+}
+
+/** The pipelines of the kernel's entry points over one explicit layout, so that one bind group serves them all. */
+function pipelines(device: GPUDevice, shared: boolean): Pipelines {
+  const COMPUTE = 0x4;
+  const storage = (binding: number, type: GPUBufferBindingType = 'storage'): GPUBindGroupLayoutEntry => ({ binding, visibility: COMPUTE, buffer: { type } });
+  const entries = [storage(0), storage(2), storage(3), storage(4), storage(5, 'uniform'), storage(6)];
+  if (!shared) entries.push(storage(1, 'read-only-storage'));
+  const layout = device.createBindGroupLayout({ entries });
+  const module = device.createShaderModule({ code: rmspropWGSL(shared) });
+  const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
+  const make = (entryPoint: string): GPUComputePipeline => device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint } });
+  return { layout, scan: make('scan'), update: make('update'), finish: make('finish') };
 }
 
 /** A GPU parameter as registration reads it: its ranges checked, each read once. */

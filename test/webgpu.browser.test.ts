@@ -149,4 +149,72 @@ describe('GPURMSProp', () => {
     expect(fresh.paramGroups[0]!.lr).toBe(0.2);
     expect((await fresh.stateDict()).groups[0]!.params[0]!.step).toBe(0);
   });
+
+  it("skips a whole step on the device when a gradient has a NaN or Infinity (nonFinite: 'skip'), and counts it", async () => {
+    const random = rng(11);
+    const init = [Float32Array.from(normals(random, 300)), Float32Array.from(normals(random, 5))];
+    const data = init.map(upload);
+    const grads = init.map((x) => upload(new Float32Array(x.length)));
+    const options = { lr: 0.02, momentum: 0.9, centered: true };
+    const opt = new GPURMSProp(device, data.map((d, i) => ({ data: d, grad: grads[i]!, name: `p${i}` })), { ...options, nonFinite: 'skip' });
+    const refs = init.map((x) => ({ p: x.slice(), sq: new Float32Array(x.length), ga: new Float32Array(x.length), mb: new Float32Array(x.length) }));
+    const hyper = { ...opt.paramGroups[0]!, lr: 0.02 } as unknown as RMSPropHyper;
+    let applied = 0;
+    for (let t = 0; t < 5; t++) {
+      const gs = init.map((x) => Float32Array.from(normals(random, x.length)));
+      if (t === 1) gs[1]![3] = Number.NaN; // one element of the small parameter: the whole step goes
+      if (t === 3) gs[0]![299] = Number.POSITIVE_INFINITY;
+      gs.forEach((g, i) => device.queue.writeBuffer(grads[i]!, 0, g));
+      opt.step();
+      if (t !== 1 && t !== 3) {
+        applied++;
+        refs.forEach((r, i) => f32Step(r.p, gs[i]!, r.sq, r.ga, r.mb, hyper, applied));
+      }
+    }
+    for (let i = 0; i < 2; i++) expect(bits(await download(data[i]!))).toEqual(bits(refs[i]!.p));
+    expect(await opt.skippedSteps()).toBe(2);
+    const state = await opt.stateDict();
+    expect(state.nonFinite).toBe('skip');
+    expect(state.skippedSteps).toBe(2);
+    expect(state.groups[0]!.params.map((p) => p.step)).toEqual([3, 3]);
+    // The state moves to the CPU optimizer, which takes it as its own.
+    const cpu = new RMSProp([{ data: new Float32Array(300), grad: null, name: 'p0' }, { data: new Float32Array(5), grad: null, name: 'p1' }], options);
+    cpu.loadStateDict(state);
+    expect(cpu.skippedSteps).toBe(2);
+  });
+
+  it("lets a NaN through with nonFinite: 'apply' (PyTorch's), and refuses 'throw' and bias correction with 'skip', saying why", async () => {
+    const data = upload(new Float32Array([1, 2]));
+    const grad = upload(new Float32Array([Number.NaN, 1]));
+    new GPURMSProp(device, [{ data, grad }]).step();
+    const after = await download(data);
+    expect(Number.isNaN(after[0])).toBe(true);
+    expect(after[1]).not.toBe(2);
+    expectError(() => new GPURMSProp(device, [{ data, grad }], { nonFinite: 'throw' as 'skip' }), TypeError, "GPURMSProp: invalid nonFinite: expected 'apply' or 'skip' ('throw' cannot be synchronous: the gradients are on the device), got string \"throw\"");
+    const opt = new GPURMSProp(device, [{ data, grad }], { nonFinite: 'skip', biasCorrection: true });
+    expectError(() => opt.step(), Error, "GPURMSProp.step: biasCorrection in group 0 cannot be used with nonFinite 'skip' here: it needs each parameter's update count, which only the device knows once a step may be skipped");
+  });
+
+  it('reports a buffer of another device, naming the parameter, through checked() and every later call', async () => {
+    const other = (await (await navigator.gpu.requestAdapter())!.requestDevice())!;
+    const foreign = other.createBuffer({ size: 16, usage: USAGE });
+    const grad = device.createBuffer({ size: 16, usage: USAGE });
+    const opt = new GPURMSProp(device, [{ data: upload(new Float32Array(4)), grad }, { data: foreign, grad: upload(new Float32Array(4)) }]);
+    let message = '';
+    await opt.checked().catch((error: unknown) => (message = (error as Error).message));
+    expect(message).toMatch(/^GPURMSProp: binding the buffers of \(group 0, param 1\) failed on the device: /);
+    expect(() => opt.step()).toThrow(/^GPURMSProp\.step: GPURMSProp: binding the buffers of \(group 0, param 1\) failed on the device/);
+    await expect(opt.stateDict()).rejects.toThrow(/^GPURMSProp\.stateDict: GPURMSProp: binding the buffers of \(group 0, param 1\)/);
+    other.destroy();
+  });
+
+  it('reports a lost device at the next call', async () => {
+    const own = (await (await navigator.gpu.requestAdapter())!.requestDevice())!;
+    const data = own.createBuffer({ size: 16, usage: USAGE });
+    const grad = own.createBuffer({ size: 16, usage: USAGE });
+    const opt = new GPURMSProp(own, [{ data, grad }]);
+    own.destroy();
+    await own.lost;
+    expect(() => opt.step()).toThrow(/^GPURMSProp\.step: GPURMSProp: the device was lost \(destroyed\): /);
+  });
 });
