@@ -6,7 +6,10 @@ import { RMSProp, cosineAnnealing } from '../src/index.js';
 import type { RMSPropHyper } from '../src/index.js';
 import { GPURMSProp } from '../src/webgpu.js';
 import type { GPURange } from '../src/webgpu.js';
+import { trajectoryError } from './support/compare.js';
 import { expectError } from './support/expect-error.js';
+import { loadTorchFixture } from './support/torch-fixture.js';
+import type { FixtureCase } from './support/torch-fixture.js';
 import { f32Step } from './support/f32-reference.js';
 import { normals, rng } from './support/random.js';
 
@@ -218,3 +221,42 @@ describe('GPURMSProp', () => {
     expect(() => opt.step()).toThrow(/^GPURMSProp\.step: GPURMSProp: the device was lost \(destroyed\): /);
   });
 });
+
+describe('GPURMSProp replays PyTorch', () => {
+  // Every float32 case of test/fixtures/torch-rmsprop.json whose gradients are never None (a GPU
+  // parameter always has its gradient buffer), all parameters packed in one buffer at odd
+  // offsets, within the SIMD path's tolerance.
+  const cases = loadTorchFixture().cases.filter((c) => c.dtype === 'float32' && c.steps.every((s) => s.grads.every((g) => g !== null)));
+
+  it('has cases to replay', () => expect(cases.length).toBeGreaterThanOrEqual(10));
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_n, c: FixtureCase) => {
+    const offsets: number[] = [];
+    let end = 1;
+    for (const v of c.init) {
+      offsets.push(end);
+      end += v.length + 3; // three guard elements after each
+    }
+    const packed = new Float32Array(end);
+    c.init.forEach((v, i) => packed.set(v, offsets[i]));
+    const data = upload(packed);
+    const grads = upload(new Float32Array(end));
+    const params = c.init.map((v, i) => ({ data: { buffer: data, offset: offsets[i]!, length: v.length }, grad: { buffer: grads, offset: offsets[i]!, length: v.length }, name: `p${i}` }));
+    const options = c.options as GPUOptions;
+    const opt = c.groups === null ? new GPURMSProp(device, params, options) : new GPURMSProp(device, c.groups.map((g) => ({ params: g.params.map((i) => params[i]!), ...(g.options as GPUOptions) })), options);
+    const trajectory: number[][][] = [];
+    for (const s of c.steps) {
+      for (const { group, ...values } of s.set) Object.assign(opt.paramGroups[group]!, values);
+      const g = new Float32Array(end);
+      s.grads.forEach((v, i) => g.set(v!, offsets[i]));
+      device.queue.writeBuffer(grads, 0, g);
+      opt.step();
+      const now = await download(data);
+      trajectory.push(c.init.map((v, i) => Array.from(now.subarray(offsets[i]!, offsets[i]! + v.length))));
+      for (const i of offsets.map((o) => o - 1)) expect(now[i], 'a guard element').toBe(packed[i]);
+    }
+    expect(trajectoryError(trajectory, c.steps.map((s) => s.params), 'float32')).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+type GPUOptions = ConstructorParameters<typeof GPURMSProp>[2];
