@@ -101,12 +101,22 @@ interface Param extends Who<GPUParamRef> {
   readonly grad: GPURange;
   readonly shared: boolean;
   readonly length: number;
+  /** The part of each buffer bound (all of it when the device allows), and where the elements are in it. */
+  readonly dataWindow: Window;
+  readonly gradWindow: Window;
   readonly sq: GPUBuffer;
   ga: GPUBuffer | null;
   mb: GPUBuffer | null;
   step: number;
   bind: GPUBindGroup | null;
   slot: number;
+}
+
+/** A bound part of a buffer: its byte offset and size, and the parameter's first element in it. */
+interface Window {
+  readonly offset: number;
+  readonly size: number;
+  readonly first: number;
 }
 
 /** A group as registered. */
@@ -275,7 +285,7 @@ export class GPURMSProp {
     for (const [g, h] of active) {
       for (const r of g.records) {
         const xCount = Math.min(Math.ceil(r.length / WORKGROUP), 65_535);
-        writeHyper(this.#words, r.slot * SLOT, h, r.step + 1, { param: r.data.offset, grad: r.grad.offset, state: 0, first: 0, count: r.length, xCount, slot: r.slot }, this.#skip);
+        writeHyper(this.#words, r.slot * SLOT, h, r.step + 1, { param: r.dataWindow.first, grad: r.gradWindow.first, state: 0, first: 0, count: r.length, xCount, slot: r.slot }, this.#skip);
       }
     }
     this.#scoped('a step', () => this.#record(active, encoder));
@@ -441,12 +451,14 @@ export class GPURMSProp {
     const existing = this.#groups.flatMap((g) => g.records);
     const { groups, params } = buildGroupsOf(specs, this.#defaults, existing, this.#groups.length, prefix, (p, pre, gi, i) => checkParam(p, pre, gi, i));
     let slot = existing.length;
+    const windows = params.map((list) => list.map((p) => bindings(p, device.limits, prefix)));
     const added = groups.map((group, k): GroupRecord => ({
       group,
-      records: params[k]!.map((p): Param => {
+      records: params[k]!.map((p, i): Param => {
         const sq = device.createBuffer({ size: 4 * p.length, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
         if (group.initialAccumulator !== 0) device.queue.writeBuffer(sq, 0, new Float32Array(p.length).fill(group.initialAccumulator));
-        return { ...p, sq, ga: null, mb: null, step: 0, bind: null, slot: slot++ };
+        const [dataWindow, gradWindow] = windows[k]![i]!;
+        return { ...p, dataWindow, gradWindow, sq, ga: null, mb: null, step: 0, bind: null, slot: slot++ };
       }),
     }));
     this.#groups = [...this.#groups, ...added];
@@ -486,16 +498,46 @@ export class GPURMSProp {
     if (r.bind !== null) return;
     const layout = this.#pipelines[r.shared ? 1 : 0]!.layout;
     const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: r.data.buffer } },
+      { binding: 0, resource: { buffer: r.data.buffer, offset: r.dataWindow.offset, size: r.dataWindow.size } },
       { binding: 2, resource: { buffer: r.sq } },
       { binding: 3, resource: { buffer: r.ga ?? this.#empty[0] } },
       { binding: 4, resource: { buffer: r.mb ?? this.#empty[1] } },
       { binding: 5, resource: { buffer: this.#uniform!, offset: r.slot * SLOT, size: HYPER_BYTES } },
       { binding: 6, resource: { buffer: this.#status } },
     ];
-    if (!r.shared) entries.push({ binding: 1, resource: { buffer: r.grad.buffer } });
+    if (!r.shared) entries.push({ binding: 1, resource: { buffer: r.grad.buffer, offset: r.gradWindow.offset, size: r.gradWindow.size } });
     r.bind = this.#scoped(`binding the buffers of ${at(r.group, r.index)}`, () => this.#device.createBindGroup({ layout, entries }));
   }
+}
+
+/**
+ * What to bind of a parameter's buffers: each whole where the device allows a binding that
+ * large, else the part from the element before the range (at the device's offset alignment) on;
+ * with data and gradient in one buffer, one part holding both. Refuses a parameter (or its
+ * state) too large for one binding.
+ */
+function bindings(p: Checked, limits: GPUSupportedLimits, prefix: string): [Window, Window] {
+  const max = limits.maxStorageBufferBindingSize;
+  const align = limits.minStorageBufferOffsetAlignment;
+  const where = at(p.group, p.index);
+  if (4 * p.length > max) {
+    throw new RangeError(`${prefix}: invalid data: ${p.length} elements (${4 * p.length} bytes) are more than one storage binding of this device holds (maxStorageBufferBindingSize ${max}); split the parameter, or request a device with a larger limit ${where}`);
+  }
+  const window = (buffer: GPUBuffer, from: number, to: number): Window => {
+    if (buffer.size <= max) return { offset: 0, size: buffer.size, first: from };
+    const offset = Math.floor((4 * from) / align) * align;
+    const size = Math.min(buffer.size - offset, Math.floor(max / 4) * 4);
+    if (4 * to > offset + size) {
+      throw new RangeError(`${prefix}: invalid data and grad: elements ${from} to ${to - 1} of one buffer are further apart than one storage binding of this device holds (maxStorageBufferBindingSize ${max}) ${where}`);
+    }
+    return { offset, size, first: from - offset / 4 };
+  };
+  if (p.shared) {
+    const from = Math.min(p.data.offset, p.grad.offset);
+    const w = window(p.data.buffer, from, Math.max(p.data.offset, p.grad.offset) + p.length);
+    return [{ ...w, first: w.first + p.data.offset - from }, { ...w, first: w.first + p.grad.offset - from }];
+  }
+  return [window(p.data.buffer, p.data.offset, p.data.offset + p.length), window(p.grad.buffer, p.grad.offset, p.grad.offset + p.length)];
 }
 
 /** One variant's bind group layout and pipelines. */

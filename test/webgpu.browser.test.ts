@@ -2,7 +2,7 @@
 // Runs in Chromium only (WebGPU on SwiftShader): the GPU optimizer against the float32 reference
 // that rounds every operation, bit for bit; its state moved to and from RMSProp; its checks.
 import { describe, expect, it } from 'vitest';
-import { RMSProp, cosineAnnealing } from '../src/index.js';
+import { RMSProp, cosineAnnealing, rmspropDefaults } from '../src/index.js';
 import type { RMSPropHyper } from '../src/index.js';
 import { GPURMSProp } from '../src/webgpu.js';
 import type { GPURange } from '../src/webgpu.js';
@@ -220,6 +220,49 @@ describe('GPURMSProp', () => {
     await own.lost;
     expect(() => opt.step()).toThrow(/^GPURMSProp\.step: GPURMSProp: the device was lost \(destroyed\): /);
   });
+});
+
+describe('GPURMSProp and the device\'s binding limits', () => {
+  it('binds the part of a buffer larger than one binding that holds the parameter, and refuses a parameter larger than one binding', async () => {
+    const max = device.limits.maxStorageBufferBindingSize;
+    const n = max / 4 + 1024; // elements: a buffer past one binding
+    const big = device.createBuffer({ size: 4 * n, usage: USAGE });
+    const at = n - 700; // beyond the first binding's reach
+    const init = new Float32Array([0.5, -1, 2]);
+    const gInit = new Float32Array([0.25, 0.5, -0.75]);
+    device.queue.writeBuffer(big, 4 * at, init);
+    device.queue.writeBuffer(big, 4 * (at + 5), gInit); // its gradient, in the same buffer
+    const opt = new GPURMSProp(device, [{ data: { buffer: big, offset: at, length: 3 }, grad: { buffer: big, offset: at + 5, length: 3 } }], { momentum: 0.9 });
+    opt.step();
+    await opt.checked();
+    const staging = device.createBuffer({ size: 12, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(big, 4 * at, staging, 0, 12);
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const got = new Float32Array(staging.getMappedRange().slice(0));
+    const ref = init.slice();
+    f32Step(ref, gInit, new Float32Array(3), null, new Float32Array(3), { ...rmspropDefaults, momentum: 0.9 }, 1);
+    expect(bits(got)).toEqual(bits(ref));
+    expectError(
+      () => new GPURMSProp(device, [{ data: { buffer: big, offset: 0, length: n - 8 }, grad: { buffer: big, offset: n - 4, length: 4 } }]),
+      RangeError,
+      `GPURMSProp: invalid grad: expected ${n - 8} elements (as data), got 4 (group 0, param 0)`,
+    );
+    expectError(
+      () => new GPURMSProp(device, [{ data: { buffer: big, offset: 0, length: n / 2 }, grad: { buffer: big, offset: n / 2, length: n / 2 } }]),
+      RangeError,
+      `GPURMSProp: invalid data and grad: elements 0 to ${n - 1} of one buffer are further apart than one storage binding of this device holds (maxStorageBufferBindingSize ${max}) (group 0, param 0)`,
+    );
+    const huge = device.createBuffer({ size: 4 * n, usage: USAGE });
+    expectError(
+      () => new GPURMSProp(device, [{ data: big, grad: huge }]),
+      RangeError,
+      `GPURMSProp: invalid data: ${n} elements (${4 * n} bytes) are more than one storage binding of this device holds (maxStorageBufferBindingSize ${max}); split the parameter, or request a device with a larger limit (group 0, param 0)`,
+    );
+    big.destroy();
+    huge.destroy();
+  }, 60_000);
 });
 
 describe('GPURMSProp replays PyTorch', () => {
