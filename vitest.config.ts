@@ -58,6 +58,7 @@ const browserProject: TestProjectInlineConfiguration = {
 const alias = {
   'rmsprop/step': new URL('./src/rmsprop-step.ts', import.meta.url).pathname,
   'rmsprop/node': new URL('./src/node.ts', import.meta.url).pathname,
+  'rmsprop/webgpu': new URL('./src/webgpu.ts', import.meta.url).pathname,
   rmsprop: new URL('./src/index.ts', import.meta.url).pathname,
 };
 

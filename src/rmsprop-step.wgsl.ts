@@ -88,7 +88,14 @@ export const HYPER: {
   slot: 19, // u32: the parameter's counter of skipped updates, status[2 + slot]
 });
 
-/** Bytes of the uniform (`HYPER`'s 20 words, padded to 16-byte rows). */
+/**
+ * Bytes of the uniform (`HYPER`'s 20 words, padded to 16-byte rows).
+ *
+ * @example
+ * ```ts
+ * const uniform = device.createBuffer({ size: HYPER_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+ * ```
+ */
 export const HYPER_BYTES = 96;
 
 /**
@@ -131,7 +138,14 @@ export interface GPUHyper {
   readonly decoupledWeightDecay: boolean;
 }
 
-/** Where a dispatch's elements are, and its parameter's counter of skipped updates: see `HYPER`. */
+/**
+ * Where a dispatch's elements are, and its parameter's counter of skipped updates: see `HYPER`.
+ *
+ * @example
+ * ```ts
+ * const at: Placement = { param: 4096, grad: 0, state: 0, first: 0, count: 1000, xCount: 4 };
+ * ```
+ */
 export interface Placement {
   readonly param: number;
   readonly grad: number;

@@ -4,7 +4,9 @@
  * schedules and checks as `RMSProp`, the update recorded into a compute pass (the WGSL kernel of
  * `rmsprop-step.wgsl.ts`), nothing read back.
  *
- * Work in progress (issue 14): the 'apply' policy only; not yet exported by the package.
+ * The kernel itself (`rmspropWGSL`, its uniform layout and writer) is exported here too, for
+ * engines that bind it themselves. Types: the DOM library's WebGPU types (TypeScript 6), or
+ * `@webgpu/types`.
  *
  * @module rmsprop/webgpu
  */
@@ -13,7 +15,7 @@ import { formatValue } from './format.js';
 import { checkOptions, isFrozen, resolveHyper, resolveOptions } from './options.js';
 import type { GroupHyper, Mutable, RMSPropOptions } from './options.js';
 import { buildGroupsOf, toGroupSpecs } from './param-groups.js';
-import type { GroupOf, Who } from './param-groups.js';
+import type { Who } from './param-groups.js';
 import { rmspropDefaults } from './rmsprop-step.js';
 import type { RMSPropHyper } from './rmsprop-step.js';
 import { HYPER_BYTES, rmspropWGSL, writeHyper } from './rmsprop-step.wgsl.js';
@@ -70,7 +72,7 @@ export interface GPUParamGroupSpec extends RMSPropOptions {
  * opt.paramGroups[0]!.lr = 1e-3;
  * ```
  */
-export type GPUParamGroup = GroupOf<GPUParamRef>;
+export type GPUParamGroup = { -readonly [K in keyof GroupHyper]: GroupHyper[K] } & { readonly params: readonly GPUParamRef[] };
 
 /**
  * The optimizer's options: every group's defaults, and what a step does with a NaN or infinite
@@ -602,3 +604,6 @@ function range(x: unknown, prefix: string, name: string, where: string): GPURang
   if (length === 0 || offset + length > size) throw new RangeError(`${prefix}: invalid ${name}: elements ${offset} to ${offset + length - 1} are not all in the buffer of ${size} float32 values ${where}`);
   return { buffer: usable(r.buffer), offset, length };
 }
+
+export { FLAGS, HYPER, HYPER_BYTES, rmspropWGSL, writeHyper } from './rmsprop-step.wgsl.js';
+export type { GPUHyper, Placement } from './rmsprop-step.wgsl.js';
