@@ -79,8 +79,8 @@ export interface RMSPropStateDict {
 const SAVE = 'RMSProp.stateDict';
 const P = 'RMSProp.loadStateDict';
 
-/** Every hyperparameter of a group, checked as a step checks them (a schedule's values are not called). */
-function checkedHyper(group: GroupHyper, prefix: string, gi: number): GroupHyper {
+/** Every hyperparameter of a group, checked as a step checks them (a schedule's values are not called). @internal */
+export function checkedHyper(group: GroupHyper, prefix: string, gi: number): GroupHyper {
   const h = resolveOptions(group, {}, prefix, gi);
   const lr = h.lr;
   checkHyper({ ...h, lr: typeof lr === 'function' ? 0 : lr } as RMSPropHyper, prefix, gi);

@@ -19,7 +19,7 @@ import type { Who } from './param-groups.js';
 import { rmspropDefaults } from './rmsprop-step.js';
 import type { RMSPropHyper } from './rmsprop-step.js';
 import { HYPER_BYTES, rmspropWGSL, writeHyper } from './rmsprop-step.wgsl.js';
-import { checkWritable, planLoad } from './state-dict.js';
+import { checkWritable, checkedHyper, planLoad } from './state-dict.js';
 import type { RMSPropStateDict } from './state-dict.js';
 
 /**
@@ -362,6 +362,7 @@ export class GPURMSProp {
    * ```
    */
   async stateDict(): Promise<RMSPropStateDict> {
+    const hypers = this.#groups.map((g, gi) => checkedHyper(g.group, `${P}.stateDict`, gi)); // as RMSProp.stateDict() checks them
     try {
       await this.checked();
     } catch {
@@ -395,8 +396,8 @@ export class GPURMSProp {
       nonFinite: this.#skip ? 'skip' : 'apply',
       skippedSteps: counters[1]!,
       updates: this.#updates,
-      groups: this.#groups.map((g) => {
-        const { params: _params, lr, ...hyper } = g.group;
+      groups: this.#groups.map((g, gi) => {
+        const { lr, ...hyper } = hypers[gi]!;
         return {
           hyper: { ...hyper, lr: typeof lr === 'function' ? 'schedule' : lr },
           params: g.records.map((r) => {
@@ -452,6 +453,7 @@ export class GPURMSProp {
     const device = this.#device;
     const existing = this.#groups.flatMap((g) => g.records);
     const { groups, params } = buildGroupsOf(specs, this.#defaults, existing, this.#groups.length, prefix, (p, pre, gi, i) => checkParam(p, pre, gi, i));
+    disjoint([...existing, ...params.flat()], existing.length, prefix);
     let slot = existing.length;
     const windows = params.map((list) => list.map((p) => bindings(p, device.limits, prefix)));
     const added = groups.map((group, k): GroupRecord => ({
@@ -540,6 +542,45 @@ function bindings(p: Checked, limits: GPUSupportedLimits, prefix: string): [Wind
     return [{ ...w, first: w.first + p.data.offset - from }, { ...w, first: w.first + p.grad.offset - from }];
   }
   return [window(p.data.buffer, p.data.offset, p.data.offset + p.length), window(p.grad.buffer, p.grad.offset, p.grad.offset + p.length)];
+}
+
+/**
+ * Refuses memory that two parameters' updates would both touch: a parameter's data shared with
+ * another's data or gradient (gradients may share: they are only read). One sorted sweep per
+ * buffer; `fresh` is where the new parameters start in `all`, and one of a pair must be new.
+ */
+function disjoint(all: readonly Checked[], fresh: number, prefix: string): void {
+  interface Span {
+    readonly p: Checked;
+    readonly what: 'data' | 'grad';
+    readonly from: number;
+    readonly to: number;
+    readonly isNew: boolean;
+  }
+  const byBuffer = new Map<GPUBuffer, Span[]>();
+  all.forEach((p, k) => {
+    for (const what of ['data', 'grad'] as const) {
+      const r = p[what];
+      const list = byBuffer.get(r.buffer) ?? [];
+      list.push({ p, what, from: r.offset, to: r.offset + r.length, isNew: k >= fresh });
+      byBuffer.set(r.buffer, list);
+    }
+  });
+  for (const list of byBuffer.values()) {
+    list.sort((a, b) => a.from - b.from);
+    let reach: Span | null = null; // of the spans so far, the one reaching furthest
+    let reachData: Span | null = null; // the same, of the data spans
+    for (const e of list) {
+      for (const o of [e.what === 'data' ? reach : reachData]) {
+        if (o !== null && e.from < o.to && o.p !== e.p && (o.isNew || e.isNew)) {
+          const [later, earlier] = e.p.group > o.p.group || (e.p.group === o.p.group && e.p.index > o.p.index) ? [e, o] : [o, e];
+          throw new Error(`${prefix}: ${later.what} ${at(later.p.group, later.p.index)} shares memory with the ${earlier.what} of ${at(earlier.p.group, earlier.p.index)}`);
+        }
+      }
+      if (reach === null || e.to > reach.to) reach = e;
+      if (e.what === 'data' && (reachData === null || e.to > reachData.to)) reachData = e;
+    }
+  }
 }
 
 /** One variant's bind group layout and pipelines. */

@@ -133,6 +133,34 @@ describe('GPURMSProp', () => {
     expectError(() => opt.step(), RangeError, 'GPURMSProp.step: invalid eps in group 0: expected at least 2^-126 (float32\'s smallest normal number; a GPU may flush smaller ones to 0), got 1e-40');
   });
 
+  it('refuses parameters whose updates would touch the same memory, as RMSProp does, and lets gradients share', () => {
+    const buffer = device.createBuffer({ size: 64, usage: USAGE });
+    const grads = device.createBuffer({ size: 64, usage: USAGE });
+    const r = (b: GPUBuffer, offset: number, length: number): GPURange => ({ buffer: b, offset, length });
+    expectError(() => new GPURMSProp(device, [{ data: r(buffer, 0, 4), grad: r(grads, 0, 4) }, { data: r(buffer, 3, 4), grad: r(grads, 4, 4) }]), Error, 'GPURMSProp: data (group 0, param 1) shares memory with the data of (group 0, param 0)');
+    expectError(() => new GPURMSProp(device, [{ data: r(buffer, 0, 4), grad: r(grads, 0, 4) }, { data: r(grads, 2, 4), grad: r(buffer, 8, 4) }]), Error, 'GPURMSProp: data (group 0, param 1) shares memory with the grad of (group 0, param 0)');
+    const opt = new GPURMSProp(device, [{ data: r(buffer, 0, 4), grad: r(grads, 0, 4) }, { data: r(buffer, 4, 4), grad: r(grads, 0, 4) }]);
+    expectError(() => opt.addParamGroup({ params: [{ data: r(buffer, 7, 2), grad: r(grads, 8, 2) }] }), Error, 'GPURMSProp.addParamGroup: data (group 1, param 0) shares memory with the data of (group 0, param 1)');
+    expect(opt.paramGroups.length).toBe(1);
+  });
+
+  it('records nothing when a step throws (a schedule that throws, a hyperparameter out of range), naming the group', async () => {
+    const data = upload(new Float32Array([1, 2, 3, 4]));
+    const grad = upload(new Float32Array([0.5, 0.5, 0.5, 0.5]));
+    const r = (offset: number): GPURange => ({ buffer: data, offset, length: 2 });
+    const g = (offset: number): GPURange => ({ buffer: grad, offset, length: 2 });
+    const opt = new GPURMSProp(device, [{ params: [{ data: r(0), grad: g(0) }] }, { params: [{ data: r(2), grad: g(2) }], lr: (t: number) => (t === 1 ? Number.NaN : 0.1) }]);
+    opt.step();
+    const before = [await download(data), await opt.stateDict()] as const;
+    expectError(() => opt.step(), RangeError, "GPURMSProp.step: invalid lr in group 1: the schedule's value for update 1: expected a finite number >= 0, got NaN");
+    opt.paramGroups[0]!.momentum = 1.5;
+    expectError(() => opt.step(), RangeError, 'GPURMSProp.step: invalid momentum in group 0: expected a number in [0, 1), got 1.5');
+    expect(await download(data)).toEqual(before[0]);
+    await expect(opt.stateDict()).rejects.toThrow(new RangeError('GPURMSProp.stateDict: invalid momentum in group 0: expected a number in [0, 1), got 1.5'));
+    opt.paramGroups[0]!.momentum = 0;
+    expect(await opt.stateDict()).toEqual(before[1]);
+  });
+
   it('loads hyperparameters with the state, and refuses a state that does not fit with RMSProp\'s checks, writing nothing', async () => {
     const make = () => ({ data: upload(new Float32Array([1, 2, 3])), grad: upload(new Float32Array([0.5, -0.5, 1])), name: 'w' });
     const gpu = new GPURMSProp(device, [make()], { momentum: 0.5 });
