@@ -39,7 +39,9 @@ export interface GPURange {
 
 /**
  * A parameter on the GPU: its values and its gradient, each a whole buffer of float32 values
- * (usage `STORAGE`) or a range of one; `name` as for `RMSProp`.
+ * (usage `STORAGE`) or a range of one; `name` as for `RMSProp`. Both are bound when the
+ * parameter is registered: unlike `RMSProp`, which reads `grad` at every step, the optimizer
+ * keeps using these buffers (an engine that replaces one registers the parameter again).
  *
  * @example
  * ```ts
