@@ -41,7 +41,7 @@ export interface GPURange {
  * A parameter on the GPU: its values and its gradient, each a whole buffer of float32 values
  * (usage `STORAGE`) or a range of one; `name` as for `RMSProp`. Both are bound when the
  * parameter is registered: unlike `RMSProp`, which reads `grad` at every step, the optimizer
- * keeps using these buffers (an engine that replaces one registers the parameter again).
+ * keeps using these buffers (an engine that replaces one builds a new optimizer, loading the old one's state).
  *
  * @example
  * ```ts
@@ -228,6 +228,18 @@ export class GPURMSProp {
     }
   }
 
+  /**
+   * What the GPU path needs beyond `RMSProp`'s checks: an eps a GPU cannot flush to zero or be
+   * undone by (a square average below 2^-126 may be flushed to 0; with eps >= 2^-63 a step is then
+   * still at most lr), and no bias correction with 'skip' (it needs counts only the device knows).
+   */
+  #gpuChecks(h: { readonly eps: number; readonly biasCorrection: boolean }, prefix: string, gi: number): void {
+    if (!(h.eps >= 2 ** -63)) throw new RangeError(`${prefix}: invalid eps in group ${gi}: expected at least 2^-63 (about 1.1e-19: a GPU may flush a square average below 2^-126 to 0, and a smaller eps would then make a step larger than lr), got ${formatValue(h.eps)}`);
+    if (this.#skip && h.biasCorrection) {
+      throw new Error(`${prefix}: biasCorrection in group ${gi} cannot be used with nonFinite 'skip' here: it needs each parameter's update count, which only the device knows once a step may be skipped`);
+    }
+  }
+
   /** Throws the failure the device reported, if any. */
   #live(prefix: string): void {
     if (this.#failure !== null) throw new Error(`${prefix}: ${this.#failure.message}`, { cause: this.#failure });
@@ -278,13 +290,17 @@ export class GPURMSProp {
     this.#groups.forEach((g, gi) => {
       if (isFrozen(g.group, S, gi)) return;
       const h = resolveHyper(g.group, { ...this.#hyper }, t, S, gi);
-      if (h.eps < 2 ** -126) throw new RangeError(`${S}: invalid eps in group ${gi}: expected at least 2^-126 (float32's smallest normal number; a GPU may flush smaller ones to 0), got ${formatValue(h.eps)}`);
-      if (this.#skip && h.biasCorrection) {
-        throw new Error(`${S}: biasCorrection in group ${gi} cannot be used with nonFinite 'skip' here: it needs each parameter's update count, which only the device knows once a step may be skipped`);
-      }
+      this.#gpuChecks(h, S, gi);
       active.push([g, h]);
     });
     if (active.length === 0) return;
+    for (const [g] of active) {
+      for (const r of g.records) {
+        for (const [what, b] of [['data', r.data.buffer], ['grad', r.grad.buffer]] as const) {
+          if (b.mapState !== 'unmapped') throw new Error(`${S}: the ${what} buffer of ${at(r.group, r.index)} is ${b.mapState}: unmap it before the step`);
+        }
+      }
+    }
     for (const [g, h] of active) for (const r of g.records) this.#ensure(r, h);
     for (const [g, h] of active) {
       for (const r of g.records) {
@@ -299,8 +315,14 @@ export class GPURMSProp {
 
   /** Writes the uniforms and records (and, with no encoder of the caller's, submits) one step. */
   #record(active: readonly [GroupRecord, RMSPropHyper][], encoder: GPUCommandEncoder | undefined): void {
-    this.#device.queue.writeBuffer(this.#uniform!, 0, this.#words);
-    const own = encoder === undefined ? this.#device.createCommandEncoder() : encoder;
+    const device = this.#device;
+    const own = encoder === undefined ? device.createCommandEncoder() : encoder;
+    // This step's uniforms, copied in the encoder's order: a queue write would land before every
+    // step not yet submitted, and two steps recorded before a submit would share the later's.
+    const source = device.createBuffer({ size: this.#words.byteLength, usage: USAGE.COPY_SRC, mappedAtCreation: true });
+    new Uint8Array(source.getMappedRange()).set(new Uint8Array(this.#words));
+    source.unmap();
+    own.copyBufferToBuffer(source, 0, this.#uniform!, 0, this.#words.byteLength);
     if (this.#skip) own.clearBuffer(this.#status, 0, 4); // this step's flag
     const pass = own.beginComputePass();
     const dispatch = (kind: 'scan' | 'update'): void => {
@@ -324,7 +346,12 @@ export class GPURMSProp {
       pass.dispatchWorkgroups(1);
     }
     pass.end();
-    if (encoder === undefined) this.#device.queue.submit([own.finish()]);
+    if (encoder === undefined) {
+      device.queue.submit([own.finish()]);
+      source.destroy(); // freed once the submitted copy has run
+    }
+    // In the caller's encoder, the source lives until the caller's submit has used it (garbage
+    // collected then): destroying it first would fail that submit.
   }
 
   /**
@@ -337,6 +364,7 @@ export class GPURMSProp {
    * ```
    */
   async skippedSteps(): Promise<number> {
+    this.#live(`${P}.skippedSteps`);
     return (await this.#counters())[1]!;
   }
 
@@ -365,6 +393,9 @@ export class GPURMSProp {
    */
   async stateDict(): Promise<RMSPropStateDict> {
     const hypers = this.#groups.map((g, gi) => checkedHyper(g.group, `${P}.stateDict`, gi)); // as RMSProp.stateDict() checks them
+    // The counts as they are at the call, with the copies recorded below (steps after it are not in it).
+    const updates = this.#updates;
+    const steps = new Map(this.#groups.flatMap((g) => g.records.map((r) => [r, r.step] as const)));
     try {
       await this.checked();
     } catch {
@@ -397,7 +428,7 @@ export class GPURMSProp {
       version: 2,
       nonFinite: this.#skip ? 'skip' : 'apply',
       skippedSteps: counters[1]!,
-      updates: this.#updates,
+      updates,
       groups: this.#groups.map((g, gi) => {
         const { lr, ...hyper } = hypers[gi]!;
         return {
@@ -405,7 +436,9 @@ export class GPURMSProp {
           params: g.records.map((r) => {
             const v = byRecord.get(r)!;
             // Its updates: the steps it took part in, less those the device skipped.
-            return { name: r.name ?? null, step: r.step - counters[2 + r.slot]!, squareAvg: v.sq, gradAvg: v.ga, momentumBuffer: v.mb };
+            // A buffer the options need but that no step has made yet starts at zero: saved as zeros, as RMSProp saves it.
+            const needed = (b: Float32Array | null, on: boolean): Float32Array | null => b ?? (on ? new Float32Array(r.length) : null);
+            return { name: r.name ?? null, step: steps.get(r)! - counters[2 + r.slot]!, squareAvg: v.sq, gradAvg: needed(v.ga, hyper.centered), momentumBuffer: needed(v.mb, hyper.momentum > 0) };
           }),
         };
       }),
@@ -430,6 +463,7 @@ export class GPURMSProp {
     this.#live(L);
     const targets = this.#groups.map((g) => ({ group: g.group, slots: g.records.map((r) => ({ name: r.name, f64: false, length: r.length, group: r.group, index: r.index })) }));
     const plan = planLoad(saved, targets, L);
+    plan.hyper.forEach((h, gi) => this.#gpuChecks(h, L, gi));
     checkWritable(this.#groups.map((g, index) => ({ group: g.group, index })), L);
     // Checked: from here on nothing can fail.
     this.#groups.forEach((g, gi) => {
@@ -438,8 +472,14 @@ export class GPURMSProp {
         const p = plan.states[gi]![i]!;
         const q = this.#device.queue;
         q.writeBuffer(r.sq, 0, p.squareAvg);
-        if (p.gradAvg !== null) q.writeBuffer(this.#allocate(r, 'ga'), 0, p.gradAvg);
-        if (p.momentumBuffer !== null) q.writeBuffer(this.#allocate(r, 'mb'), 0, p.momentumBuffer);
+        // A buffer the state has not is dropped, as RMSProp drops it (made again, zeroed, when needed).
+        for (const [which, values] of [['ga', p.gradAvg], ['mb', p.momentumBuffer]] as const) {
+          if (values !== null) q.writeBuffer(this.#allocate(r, which), 0, values);
+          else if (r[which] !== null) {
+            r[which] = null;
+            r.bind = null;
+          }
+        }
         r.step = p.step;
       });
     });
@@ -455,6 +495,7 @@ export class GPURMSProp {
     const device = this.#device;
     const existing = this.#groups.flatMap((g) => g.records);
     const { groups, params } = buildGroupsOf(specs, this.#defaults, existing, this.#groups.length, prefix, (p, pre, gi, i) => checkParam(p, pre, gi, i));
+    groups.forEach((g, k) => this.#gpuChecks(g, prefix, this.#groups.length + k));
     disjoint([...existing, ...params.flat()], existing.length, prefix);
     let slot = existing.length;
     const windows = params.map((list) => list.map((p) => bindings(p, device.limits, prefix)));
@@ -473,9 +514,8 @@ export class GPURMSProp {
     const copy = device.createCommandEncoder();
     copy.copyBufferToBuffer(this.#status, 0, status, 0, Math.min(this.#status.size, status.size));
     device.queue.submit([copy.finish()]);
-    this.#status.destroy();
+    // The old buffers are not destroyed: a step recorded in an encoder not yet submitted uses them.
     this.#status = status;
-    this.#uniform?.destroy();
     this.#uniform = device.createBuffer({ size: Math.max(1, slot) * SLOT, usage: USAGE.UNIFORM | USAGE.COPY_DST });
     this.#words = new ArrayBuffer(Math.max(1, slot) * SLOT);
     // Bound (again: the uniform buffer is new) now, so that a buffer the device refuses is
@@ -530,11 +570,16 @@ function bindings(p: Checked, limits: GPUSupportedLimits, prefix: string): [Wind
     throw new RangeError(`${prefix}: invalid data: ${p.length} elements (${4 * p.length} bytes) are more than one storage binding of this device holds (maxStorageBufferBindingSize ${max}); split the parameter, or request a device with a larger limit ${where}`);
   }
   const window = (buffer: GPUBuffer, from: number, to: number): Window => {
-    if (buffer.size <= max) return { offset: 0, size: buffer.size, first: from };
+    const whole = Math.floor(buffer.size / 4) * 4; // a binding's size is a multiple of 4
+    if (whole <= max) return { offset: 0, size: whole, first: from };
     const offset = Math.floor((4 * from) / align) * align;
-    const size = Math.min(buffer.size - offset, Math.floor(max / 4) * 4);
+    const size = Math.min(whole - offset, Math.floor(max / 4) * 4);
     if (4 * to > offset + size) {
-      throw new RangeError(`${prefix}: invalid data and grad: elements ${from} to ${to - 1} of one buffer are further apart than one storage binding of this device holds (maxStorageBufferBindingSize ${max}) ${where}`);
+      throw new RangeError(
+        p.shared
+          ? `${prefix}: invalid data and grad: elements ${from} to ${to - 1} of one buffer are further apart than one storage binding of this device holds (maxStorageBufferBindingSize ${max}) ${where}`
+          : `${prefix}: invalid data or grad: elements ${from} to ${to - 1} cannot be bound at once: a binding starts at a multiple of ${align} bytes (minStorageBufferOffsetAlignment) and holds at most ${max} bytes ${where}`,
+      );
     }
     return { offset, size, first: from - offset / 4 };
   };
@@ -638,7 +683,10 @@ function range(x: unknown, prefix: string, name: string, where: string): GPURang
     if ((b.usage & USAGE.STORAGE) === 0) throw new TypeError(`${prefix}: invalid ${name}: expected a buffer with STORAGE usage, got usage ${b.usage} ${where}`);
     return b;
   };
-  if (isBuffer(x)) return { buffer: usable(x), offset: 0, length: Math.floor(x.size / 4) };
+  if (isBuffer(x)) {
+    if (x.size < 4) throw new RangeError(`${prefix}: invalid ${name}: expected a buffer of at least one float32 value (4 bytes), got one of ${x.size} bytes ${where}`);
+    return { buffer: usable(x), offset: 0, length: Math.floor(x.size / 4) };
+  }
   const r = (typeof x === 'object' && x !== null ? x : {}) as Partial<GPURange>;
   if (!isBuffer(r.buffer)) throw new TypeError(invalid(prefix, name, 'a GPUBuffer or { buffer, offset, length }', x, '', ` ${where}`));
   const offset = checkNumber(r.offset, count, prefix, `${name}.offset`, '', ` ${where}`);

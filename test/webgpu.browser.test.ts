@@ -116,6 +116,7 @@ describe('GPURMSProp', () => {
   });
 
   it('refuses what does not fit, with RMSProp\'s messages and its own, and registers nothing', () => {
+    const fitsState = () => new RMSProp([{ data: new Float32Array(2), grad: null, name: 'a' }]).stateDict();
     const small = device.createBuffer({ size: 16, usage: USAGE });
     const unusable = device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST });
     const grad = device.createBuffer({ size: 16, usage: USAGE });
@@ -130,7 +131,13 @@ describe('GPURMSProp', () => {
     expectError(() => opt.addParamGroup({ params: [{ data: grad, grad: small, name: 'a' }] }), Error, 'GPURMSProp.addParamGroup: duplicate parameter name "a": (group 0, param 0) and (group 1, param 0)');
     expect(opt.paramGroups.length).toBe(1);
     opt.paramGroups[0]!.eps = 1e-40;
-    expectError(() => opt.step(), RangeError, 'GPURMSProp.step: invalid eps in group 0: expected at least 2^-126 (float32\'s smallest normal number; a GPU may flush smaller ones to 0), got 1e-40');
+    const EPS = 'expected at least 2^-63 (about 1.1e-19: a GPU may flush a square average below 2^-126 to 0, and a smaller eps would then make a step larger than lr), got 1e-40';
+    expectError(() => opt.step(), RangeError, `GPURMSProp.step: invalid eps in group 0: ${EPS}`);
+    opt.paramGroups[0]!.eps = 1e-8;
+    expectError(() => new GPURMSProp(device, [{ data: grad, grad: small }], { eps: 1e-40 }), RangeError, `GPURMSProp: invalid eps in group 0: ${EPS}`);
+    expectError(() => opt.loadStateDict({ ...fitsState(), groups: [{ ...fitsState().groups[0]!, hyper: { ...fitsState().groups[0]!.hyper, eps: 1e-40 } }] }), RangeError, `GPURMSProp.loadStateDict: invalid eps in group 0: ${EPS}`);
+    expect(opt.paramGroups[0]!.eps).toBe(1e-8);
+    expectError(() => new GPURMSProp(device, [{ data: device.createBuffer({ size: 0, usage: USAGE }), grad }]), RangeError, 'GPURMSProp: invalid data: expected a buffer of at least one float32 value (4 bytes), got one of 0 bytes (group 0, param 0)');
   });
 
   it('refuses parameters whose updates would touch the same memory, as RMSProp does, and lets gradients share', () => {
@@ -159,6 +166,48 @@ describe('GPURMSProp', () => {
     await expect(opt.stateDict()).rejects.toThrow(new RangeError('GPURMSProp.stateDict: invalid momentum in group 0: expected a number in [0, 1), got 1.5'));
     opt.paramGroups[0]!.momentum = 0;
     expect(await opt.stateDict()).toEqual(before[1]);
+  });
+
+  it('gives each step recorded before a submit its own hyperparameters (two steps in one encoder, a schedule)', async () => {
+    const run = async (together: boolean) => {
+      const data = upload(new Float32Array([1, 2, 3, 4]));
+      const grad = upload(new Float32Array([0.5, -0.5, 1, 2]));
+      const opt = new GPURMSProp(device, [{ data, grad }], { lr: (t: number) => (t === 0 ? 0.1 : 0.001), biasCorrection: true });
+      if (together) {
+        const encoder = device.createCommandEncoder();
+        opt.step(encoder);
+        opt.step(encoder);
+        device.queue.submit([encoder.finish()]);
+      } else {
+        opt.step();
+        opt.step();
+      }
+      return download(data);
+    };
+    expect(bits(await run(true))).toEqual(bits(await run(false)));
+  });
+
+  it('saves zeros for a buffer switched on since the last step, and drops the ones a loaded state has not', async () => {
+    const data = upload(new Float32Array([1, 2]));
+    const grad = upload(new Float32Array([0.5, 0.5]));
+    const opt = new GPURMSProp(device, [{ data, grad, name: 'w' }], { momentum: 0.9, centered: true });
+    opt.step();
+    const plain = new RMSProp([{ data: new Float32Array(2), grad: null, name: 'w' }]);
+    opt.loadStateDict(plain.stateDict()); // momentum 0, not centered: no such buffers
+    opt.paramGroups[0]!.momentum = 0.9;
+    opt.paramGroups[0]!.centered = true;
+    const saved = await opt.stateDict();
+    expect(saved.groups[0]!.params[0]!.momentumBuffer).toEqual(new Float32Array(2));
+    expect(saved.groups[0]!.params[0]!.gradAvg).toEqual(new Float32Array(2));
+    new RMSProp([{ data: new Float32Array(2), grad: null, name: 'w' }]).loadStateDict(saved); // loadable
+    // Stepped on, it starts the switched-on buffers from zero, as RMSProp does.
+    const cpu = { data: await download(data), grad: new Float32Array([0.5, 0.5]), name: 'w' };
+    const cpuOpt = new RMSProp([cpu]);
+    cpuOpt.loadStateDict(saved);
+    opt.step();
+    cpuOpt.step();
+    const after = await download(data);
+    after.forEach((x, i) => expect(Math.abs(x - cpu.data[i]!)).toBeLessThan(1e-6));
   });
 
   it('loads hyperparameters with the state, and refuses a state that does not fit with RMSProp\'s checks, writing nothing', async () => {
@@ -222,8 +271,17 @@ describe('GPURMSProp', () => {
     expect(Number.isNaN(after[0])).toBe(true);
     expect(after[1]).not.toBe(2);
     expectError(() => new GPURMSProp(device, [{ data, grad }], { nonFinite: 'throw' as 'skip' }), TypeError, "GPURMSProp: invalid nonFinite: expected 'apply' or 'skip' ('throw' cannot be synchronous: the gradients are on the device), got string \"throw\"");
-    const opt = new GPURMSProp(device, [{ data, grad }], { nonFinite: 'skip', biasCorrection: true });
+    expectError(() => new GPURMSProp(device, [{ data, grad }], { nonFinite: 'skip', biasCorrection: true }), Error, "GPURMSProp: biasCorrection in group 0 cannot be used with nonFinite 'skip' here: it needs each parameter's update count, which only the device knows once a step may be skipped");
+    const opt = new GPURMSProp(device, [{ data, grad }], { nonFinite: 'skip' });
+    opt.paramGroups[0]!.biasCorrection = true;
     expectError(() => opt.step(), Error, "GPURMSProp.step: biasCorrection in group 0 cannot be used with nonFinite 'skip' here: it needs each parameter's update count, which only the device knows once a step may be skipped");
+    opt.paramGroups[0]!.biasCorrection = false;
+    const mapped = device.createBuffer({ size: 8, usage: USAGE, mappedAtCreation: true }); // mapped until unmap()
+    const waiting = new GPURMSProp(device, [{ data: mapped, grad: upload(new Float32Array(2)) }]);
+    expectError(() => waiting.step(), Error, 'GPURMSProp.step: the data buffer of (group 0, param 0) is mapped: unmap it before the step');
+    mapped.unmap();
+    waiting.step();
+    await waiting.checked();
   });
 
   it('reports a buffer of another device, naming the parameter, through checked() and every later call', async () => {
