@@ -138,6 +138,27 @@ console.log(JSON.stringify([same, decodeState(encodeState(opt)).groups[0]!.param
     run('node', [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.checkpoint.json'], project);
     expect(JSON.parse(run('node', ['out/checkpoint.js'], project))).toEqual([true, 1]);
   });
+  it("serves the WebGPU optimizer and its WGSL kernel as 'rmsprop/webgpu', typed with the DOM library's WebGPU types", () => {
+    writeFileSync(
+      join(project, 'gpu.ts'),
+      `import { GPURMSProp, HYPER_BYTES, rmspropWGSL } from 'rmsprop/webgpu';
+import type { GPUParamRef } from 'rmsprop/webgpu';
+export function make(device: GPUDevice, params: GPUParamRef[]): GPURMSProp {
+  return new GPURMSProp(device, params, { lr: 1e-3, nonFinite: 'skip' });
+}
+console.log(JSON.stringify([HYPER_BYTES, rmspropWGSL(false).includes('fn update'), rmspropWGSL(true).includes('fn scan')]));
+`,
+    );
+    writeFileSync(
+      join(project, 'tsconfig.gpu.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], types: [], outDir: 'out', exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true },
+        files: ['gpu.ts'],
+      }),
+    );
+    run('node', [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.gpu.json'], project);
+    expect(JSON.parse(run('node', ['out/gpu.js'], project))).toEqual([96, true, true]);
+  });
 });
 
 describe('the kernel file, copied alone (the single-file promise)', () => {
