@@ -262,7 +262,7 @@ fn update(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) loc
   let k = element(wg, local);
   if (k >= h.count) { return; }
   if ((h.flags & SKIP) != 0u && atomicLoad(&status[0]) != 0u) {
-    if (k == 0u) { atomicAdd(&status[2u + h.slot], 1u); }
+    if (h.first + k == 0u) { atomicAdd(&status[2u + h.slot], 1u); } // once per parameter, in its dispatch of element 0
     return;
   }
   let i = h.param + h.first + k;

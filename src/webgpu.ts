@@ -20,6 +20,7 @@ import { rmspropDefaults } from './rmsprop-step.js';
 import type { RMSPropHyper } from './rmsprop-step.js';
 import { HYPER_BYTES, rmspropWGSL, writeHyper } from './rmsprop-step.wgsl.js';
 import { checkWritable, checkedHyper, planLoad } from './state-dict.js';
+import { bindingLimit } from './webgpu-limits.js';
 import type { RMSPropStateDict } from './state-dict.js';
 
 /**
@@ -105,15 +106,25 @@ interface Param extends Who<GPUParamRef> {
   readonly grad: GPURange;
   readonly shared: boolean;
   readonly length: number;
-  /** The part of each buffer bound (all of it when the device allows), and where the elements are in it. */
-  readonly dataWindow: Window;
-  readonly gradWindow: Window;
+  /** The parameter in parts that each fit one storage binding (one part, unless it is larger than a binding holds). */
+  readonly chunks: readonly Chunk[];
   readonly sq: GPUBuffer;
   ga: GPUBuffer | null;
   mb: GPUBuffer | null;
   step: number;
+  /** Its counter of skipped updates in the status buffer: status[2 + slot]. */
+  readonly slot: number;
+}
+
+/** A part of a parameter: its elements, the windows of its buffers that hold them, its uniform slot and binding. */
+interface Chunk {
+  readonly start: number;
+  readonly count: number;
+  readonly data: Window;
+  readonly grad: Window;
+  readonly state: Window;
+  readonly uniform: number;
   bind: GPUBindGroup | null;
-  slot: number;
 }
 
 /** A bound part of a buffer: its byte offset and size, and the parameter's first element in it. */
@@ -304,8 +315,12 @@ export class GPURMSProp {
     for (const [g, h] of active) for (const r of g.records) this.#ensure(r, h);
     for (const [g, h] of active) {
       for (const r of g.records) {
-        const xCount = Math.min(Math.ceil(r.length / WORKGROUP), 65_535);
-        writeHyper(this.#words, r.slot * SLOT, h, r.step + 1, { param: r.dataWindow.first, grad: r.gradWindow.first, state: 0, first: 0, count: r.length, xCount, slot: r.slot }, this.#skip);
+        for (const c of r.chunks) {
+          const xCount = Math.min(Math.ceil(c.count / WORKGROUP), 65_535);
+          // Element start + k is at (window's first - start) + start + k of each binding (u32: wraps as WGSL's does).
+          const at = { param: c.data.first - c.start, grad: c.grad.first - c.start, state: c.state.first - c.start, first: c.start, count: c.count, xCount, slot: r.slot };
+          writeHyper(this.#words, c.uniform * SLOT, h, r.step + 1, at, this.#skip);
+        }
       }
     }
     this.#scoped('a step', () => this.#record(active, encoder));
@@ -328,11 +343,13 @@ export class GPURMSProp {
     const dispatch = (kind: 'scan' | 'update'): void => {
       for (const [g] of active) {
         for (const r of g.records) {
-          const groups = Math.ceil(r.length / WORKGROUP);
-          const x = Math.min(groups, 65_535);
-          pass.setPipeline(this.#pipelines[r.shared ? 1 : 0]![kind]);
-          pass.setBindGroup(0, r.bind);
-          pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+          for (const c of r.chunks) {
+            const groups = Math.ceil(c.count / WORKGROUP);
+            const x = Math.min(groups, 65_535);
+            pass.setPipeline(this.#pipelines[r.shared ? 1 : 0]![kind]);
+            pass.setBindGroup(0, c.bind);
+            pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+          }
         }
       }
     };
@@ -342,7 +359,7 @@ export class GPURMSProp {
       const last = active[active.length - 1]![0].records;
       const r = last[last.length - 1]!;
       pass.setPipeline(this.#pipelines[r.shared ? 1 : 0]!.finish);
-      pass.setBindGroup(0, r.bind);
+      pass.setBindGroup(0, r.chunks[0]!.bind);
       pass.dispatchWorkgroups(1);
     }
     pass.end();
@@ -477,7 +494,7 @@ export class GPURMSProp {
           if (values !== null) q.writeBuffer(this.#allocate(r, which), 0, values);
           else if (r[which] !== null) {
             r[which] = null;
-            r.bind = null;
+            for (const c of r.chunks) c.bind = null;
           }
         }
         r.step = p.step;
@@ -498,14 +515,16 @@ export class GPURMSProp {
     groups.forEach((g, k) => this.#gpuChecks(g, prefix, this.#groups.length + k));
     disjoint([...existing, ...params.flat()], existing.length, prefix);
     let slot = existing.length;
-    const windows = params.map((list) => list.map((p) => bindings(p, device.limits, prefix)));
+    let uniform = existing.reduce((n, r) => n + r.chunks.length, 0);
+    const limits = { max: bindingLimit ?? device.limits.maxStorageBufferBindingSize, align: device.limits.minStorageBufferOffsetAlignment, buffer: device.limits.maxBufferSize };
+    const plans = params.map((list) => list.map((p) => chunksOf(p, limits, prefix)));
     const added = groups.map((group, k): GroupRecord => ({
       group,
       records: params[k]!.map((p, i): Param => {
         const sq = device.createBuffer({ size: 4 * p.length, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
         if (group.initialAccumulator !== 0) device.queue.writeBuffer(sq, 0, new Float32Array(p.length).fill(group.initialAccumulator));
-        const [dataWindow, gradWindow] = windows[k]![i]!;
-        return { ...p, dataWindow, gradWindow, sq, ga: null, mb: null, step: 0, bind: null, slot: slot++ };
+        const chunks = plans[k]![i]!.map((c): Chunk => ({ ...c, uniform: uniform++, bind: null }));
+        return { ...p, chunks, sq, ga: null, mb: null, step: 0, slot: slot++ };
       }),
     }));
     this.#groups = [...this.#groups, ...added];
@@ -516,13 +535,13 @@ export class GPURMSProp {
     device.queue.submit([copy.finish()]);
     // The old buffers are not destroyed: a step recorded in an encoder not yet submitted uses them.
     this.#status = status;
-    this.#uniform = device.createBuffer({ size: Math.max(1, slot) * SLOT, usage: USAGE.UNIFORM | USAGE.COPY_DST });
-    this.#words = new ArrayBuffer(Math.max(1, slot) * SLOT);
+    this.#uniform = device.createBuffer({ size: Math.max(1, uniform) * SLOT, usage: USAGE.UNIFORM | USAGE.COPY_DST });
+    this.#words = new ArrayBuffer(Math.max(1, uniform) * SLOT);
     // Bound (again: the uniform buffer is new) now, so that a buffer the device refuses is
     // reported by checked() from here, naming its parameter.
     for (const g of this.#groups) {
       for (const r of g.records) {
-        r.bind = null;
+        for (const c of r.chunks) c.bind = null;
         this.#ensure(r, g.group);
       }
     }
@@ -532,7 +551,7 @@ export class GPURMSProp {
   #allocate(r: Param, which: 'ga' | 'mb'): GPUBuffer {
     if (r[which] === null) {
       r[which] = this.#device.createBuffer({ size: 4 * r.length, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
-      r.bind = null;
+      for (const c of r.chunks) c.bind = null;
     }
     return r[which]!;
   }
@@ -541,54 +560,65 @@ export class GPURMSProp {
   #ensure(r: Param, h: { readonly centered: boolean; readonly momentum: number }): void {
     if (h.centered) this.#allocate(r, 'ga');
     if (h.momentum > 0) this.#allocate(r, 'mb');
-    if (r.bind !== null) return;
     const layout = this.#pipelines[r.shared ? 1 : 0]!.layout;
-    const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: r.data.buffer, offset: r.dataWindow.offset, size: r.dataWindow.size } },
-      { binding: 2, resource: { buffer: r.sq } },
-      { binding: 3, resource: { buffer: r.ga ?? this.#empty[0] } },
-      { binding: 4, resource: { buffer: r.mb ?? this.#empty[1] } },
-      { binding: 5, resource: { buffer: this.#uniform!, offset: r.slot * SLOT, size: HYPER_BYTES } },
-      { binding: 6, resource: { buffer: this.#status } },
-    ];
-    if (!r.shared) entries.push({ binding: 1, resource: { buffer: r.grad.buffer, offset: r.gradWindow.offset, size: r.gradWindow.size } });
-    r.bind = this.#scoped(`binding the buffers of ${at(r.group, r.index)}`, () => this.#device.createBindGroup({ layout, entries }));
+    r.chunks.forEach((c, j) => {
+      if (c.bind !== null) return;
+      const state = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b, offset: c.state.offset, size: c.state.size });
+      const entries: GPUBindGroupEntry[] = [
+        { binding: 0, resource: { buffer: r.data.buffer, offset: c.data.offset, size: c.data.size } },
+        { binding: 2, resource: state(r.sq) },
+        { binding: 3, resource: r.ga === null ? { buffer: this.#empty[0] } : state(r.ga) },
+        { binding: 4, resource: r.mb === null ? { buffer: this.#empty[1] } : state(r.mb) },
+        { binding: 5, resource: { buffer: this.#uniform!, offset: c.uniform * SLOT, size: HYPER_BYTES } },
+        { binding: 6, resource: { buffer: this.#status } },
+      ];
+      if (!r.shared) entries.push({ binding: 1, resource: { buffer: r.grad.buffer, offset: c.grad.offset, size: c.grad.size } });
+      const part = r.chunks.length > 1 ? ` (part ${j} of ${r.chunks.length})` : '';
+      c.bind = this.#scoped(`binding the buffers of ${at(r.group, r.index)}${part}`, () => this.#device.createBindGroup({ layout, entries }));
+    });
   }
 }
 
 /**
- * What to bind of a parameter's buffers: each whole where the device allows a binding that
- * large, else the part from the element before the range (at the device's offset alignment) on;
- * with data and gradient in one buffer, one part holding both. Refuses a parameter (or its
- * state) too large for one binding.
+ * A parameter in parts that each fit one storage binding, with the windows of its buffers that
+ * hold each part: a whole buffer where the device binds one that large, else the part from the
+ * element before the range (at the device's offset alignment) on; with data and gradient in one
+ * buffer, one window holding both. Refuses what no part can be bound of.
  */
-function bindings(p: Checked, limits: GPUSupportedLimits, prefix: string): [Window, Window] {
-  const max = limits.maxStorageBufferBindingSize;
-  const align = limits.minStorageBufferOffsetAlignment;
+function chunksOf(p: Checked, limits: { readonly max: number; readonly align: number; readonly buffer: number }, prefix: string): Omit<Chunk, 'uniform' | 'bind'>[] {
+  const { max, align } = limits;
   const where = at(p.group, p.index);
-  if (4 * p.length > max) {
-    throw new RangeError(`${prefix}: invalid data: ${p.length} elements (${4 * p.length} bytes) are more than one storage binding of this device holds (maxStorageBufferBindingSize ${max}); split the parameter, or request a device with a larger limit ${where}`);
+  if (4 * p.length > limits.buffer) {
+    throw new RangeError(`${prefix}: invalid data: ${p.length} elements (${4 * p.length} bytes) are more than one buffer of this device holds for its state (maxBufferSize ${limits.buffer}) ${where}`);
   }
-  const window = (buffer: GPUBuffer, from: number, to: number): Window => {
-    const whole = Math.floor(buffer.size / 4) * 4; // a binding's size is a multiple of 4
+  const gap = p.shared ? Math.abs(p.data.offset - p.grad.offset) : 0;
+  const size = Math.floor((max - align + 4) / 4) - gap; // elements of a part: fits a window wherever it starts
+  if (size <= 0) {
+    throw new RangeError(`${prefix}: invalid data and grad: elements ${Math.min(p.data.offset, p.grad.offset)} to ${Math.max(p.data.offset, p.grad.offset) + p.length - 1} of one buffer are further apart than one storage binding of this device holds (maxStorageBufferBindingSize ${max}) ${where}`);
+  }
+  const window = (bytes: number, from: number, to: number): Window => {
+    const whole = Math.floor(bytes / 4) * 4; // a binding's size is a multiple of 4
     if (whole <= max) return { offset: 0, size: whole, first: from };
     const offset = Math.floor((4 * from) / align) * align;
-    const size = Math.min(whole - offset, Math.floor(max / 4) * 4);
-    if (4 * to > offset + size) {
-      throw new RangeError(
-        p.shared
-          ? `${prefix}: invalid data and grad: elements ${from} to ${to - 1} of one buffer are further apart than one storage binding of this device holds (maxStorageBufferBindingSize ${max}) ${where}`
-          : `${prefix}: invalid data or grad: elements ${from} to ${to - 1} cannot be bound at once: a binding starts at a multiple of ${align} bytes (minStorageBufferOffsetAlignment) and holds at most ${max} bytes ${where}`,
-      );
-    }
-    return { offset, size, first: from - offset / 4 };
+    return { offset, size: Math.min(whole - offset, 4 * to - offset), first: from - offset / 4 };
   };
-  if (p.shared) {
-    const from = Math.min(p.data.offset, p.grad.offset);
-    const w = window(p.data.buffer, from, Math.max(p.data.offset, p.grad.offset) + p.length);
-    return [{ ...w, first: w.first + p.data.offset - from }, { ...w, first: w.first + p.grad.offset - from }];
+  const chunks: Omit<Chunk, 'uniform' | 'bind'>[] = [];
+  for (let start = 0; start < p.length; start += size) {
+    const count = Math.min(size, p.length - start);
+    let data: Window;
+    let grad: Window;
+    if (p.shared) {
+      const from = Math.min(p.data.offset, p.grad.offset) + start;
+      const w = window(p.data.buffer.size, from, from + gap + count);
+      data = { ...w, first: w.first + p.data.offset + start - from };
+      grad = { ...w, first: w.first + p.grad.offset + start - from };
+    } else {
+      data = window(p.data.buffer.size, p.data.offset + start, p.data.offset + start + count);
+      grad = window(p.grad.buffer.size, p.grad.offset + start, p.grad.offset + start + count);
+    }
+    chunks.push({ start, count, data, grad, state: window(4 * p.length, start, start + count) });
   }
-  return [window(p.data.buffer, p.data.offset, p.data.offset + p.length), window(p.grad.buffer, p.grad.offset, p.grad.offset + p.length)];
+  return chunks;
 }
 
 /**
