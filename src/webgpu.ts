@@ -168,8 +168,8 @@ export class GPURMSProp {
   readonly #hyper: Mutable<RMSPropHyper> = { ...rmspropDefaults };
   /** The first failure the device reported of this optimizer's own work, or its loss: thrown by every later call. */
   #failure: Error | null = null;
-  /** The error scopes of this optimizer's work not yet reported. */
-  #pending: Promise<void>[] = [];
+  /** The error scopes of this optimizer's work not yet reported (each removes itself when it is). */
+  readonly #pending = new Set<Promise<void>>();
 
   /**
    * @param device - The device the buffers belong to.
@@ -219,7 +219,7 @@ export class GPURMSProp {
    * ```
    */
   async checked(): Promise<void> {
-    while (this.#pending.length > 0) await Promise.all(this.#pending.splice(0));
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
     if (this.#failure !== null) throw this.#failure;
   }
 
@@ -230,12 +230,14 @@ export class GPURMSProp {
     try {
       return work();
     } finally {
-      this.#pending.push(
-        device.popErrorScope().then(
-          (error) => void (error !== null && (this.#failure ??= new Error(`${P}: ${what} failed on the device: ${error.message}`))),
-          () => undefined,
-        ),
+      const pending: Promise<void> = device.popErrorScope().then(
+        (error) => {
+          if (error !== null) this.#failure ??= new Error(`${P}: ${what} failed on the device: ${error.message}`);
+          this.#pending.delete(pending);
+        },
+        () => void this.#pending.delete(pending),
       );
+      this.#pending.add(pending);
     }
   }
 
@@ -410,33 +412,42 @@ export class GPURMSProp {
    */
   async stateDict(): Promise<RMSPropStateDict> {
     const hypers = this.#groups.map((g, gi) => checkedHyper(g.group, `${P}.stateDict`, gi)); // as RMSProp.stateDict() checks them
-    // The counts as they are at the call, with the copies recorded below (steps after it are not in it).
+    this.#live(`${P}.stateDict`);
+    // Everything at the call, before any await: the counts, and the copies of the buffers and
+    // counters submitted now, so that steps submitted while this waits are in none of them.
     const updates = this.#updates;
-    const steps = new Map(this.#groups.flatMap((g) => g.records.map((r) => [r, r.step] as const)));
+    const groups = this.#groups;
+    const steps = new Map(groups.flatMap((g) => g.records.map((r) => [r, r.step] as const)));
+    const device = this.#device;
+    const encoder = device.createCommandEncoder();
+    const copy = (b: GPUBuffer | null): GPUBuffer | null => {
+      if (b === null) return null;
+      const staging = device.createBuffer({ size: b.size, usage: USAGE.MAP_READ | USAGE.COPY_DST }); // one per buffer: each fits where its source did
+      encoder.copyBufferToBuffer(b, 0, staging, 0, b.size);
+      return staging;
+    };
+    const all = groups.flatMap((g) => g.records);
+    const reads = this.#scoped('reading the state back', () => all.map((r) => ({ r, sq: copy(r.sq)!, ga: copy(r.ga), mb: copy(r.mb) })));
+    const status = this.#scoped('reading the counters back', () => copy(this.#status)!);
+    device.queue.submit([encoder.finish()]);
     try {
       await this.checked();
     } catch {
       this.#live(`${P}.stateDict`);
     }
-    const device = this.#device;
-    const reads: { r: Param; staging: GPUBuffer }[] = [];
-    const encoder = device.createCommandEncoder();
-    const all = this.#groups.flatMap((g) => g.records);
-    for (const r of all) {
-      const staging = device.createBuffer({ size: 12 * r.length, usage: USAGE.MAP_READ | USAGE.COPY_DST });
-      encoder.copyBufferToBuffer(r.sq, 0, staging, 0, 4 * r.length);
-      if (r.ga !== null) encoder.copyBufferToBuffer(r.ga, 0, staging, 4 * r.length, 4 * r.length);
-      if (r.mb !== null) encoder.copyBufferToBuffer(r.mb, 0, staging, 8 * r.length, 4 * r.length);
-      reads.push({ r, staging });
-    }
-    device.queue.submit([encoder.finish()]);
-    const counters = await this.#counters();
+    const read = async (staging: GPUBuffer | null): Promise<ArrayBuffer | null> => {
+      if (staging === null) return null;
+      await staging.mapAsync(MAP_READ);
+      const bytes = staging.getMappedRange().slice(0);
+      staging.destroy();
+      return bytes;
+    };
+    const counters = new Uint32Array((await read(status))!);
     const values = await Promise.all(
-      reads.map(async ({ r, staging }) => {
-        await staging.mapAsync(MAP_READ);
-        const all = new Float32Array(staging.getMappedRange().slice(0));
-        staging.destroy();
-        return { r, sq: all.slice(0, r.length), ga: r.ga && all.slice(r.length, 2 * r.length), mb: r.mb && all.slice(2 * r.length) };
+      reads.map(async ({ r, sq, ga, mb }) => {
+        const [s, g, m] = await Promise.all([read(sq), read(ga), read(mb)]);
+        const f = (b: ArrayBuffer | null): Float32Array | null => (b === null ? null : new Float32Array(b));
+        return { r, sq: f(s)!, ga: f(g), mb: f(m) };
       }),
     );
     const byRecord = new Map(values.map((v) => [v.r, v]));
@@ -446,7 +457,7 @@ export class GPURMSProp {
       nonFinite: this.#skip ? 'skip' : 'apply',
       skippedSteps: counters[1]!,
       updates,
-      groups: this.#groups.map((g, gi) => {
+      groups: groups.map((g, gi) => {
         const { lr, ...hyper } = hypers[gi]!;
         return {
           hyper: { ...hyper, lr: typeof lr === 'function' ? 'schedule' : lr },
@@ -591,10 +602,11 @@ function chunksOf(p: Checked, limits: { readonly max: number; readonly align: nu
   if (4 * p.length > limits.buffer) {
     throw new RangeError(`${prefix}: invalid data: ${p.length} elements (${4 * p.length} bytes) are more than one buffer of this device holds for its state (maxBufferSize ${limits.buffer}) ${where}`);
   }
-  const gap = p.shared ? Math.abs(p.data.offset - p.grad.offset) : 0;
+  // A data/grad pair in one buffer that fits a binding is bound whole: the gap between them costs nothing then.
+  const gap = p.shared && Math.floor(p.data.buffer.size / 4) * 4 > max ? Math.abs(p.data.offset - p.grad.offset) : 0;
   const size = Math.floor((max - align + 4) / 4) - gap; // elements of a part: fits a window wherever it starts
-  if (size <= 0) {
-    throw new RangeError(`${prefix}: invalid data and grad: elements ${Math.min(p.data.offset, p.grad.offset)} to ${Math.max(p.data.offset, p.grad.offset) + p.length - 1} of one buffer are further apart than one storage binding of this device holds (maxStorageBufferBindingSize ${max}) ${where}`);
+  if (size <= 0 || Math.ceil(p.length / size) > 4096) {
+    throw new RangeError(`${prefix}: invalid data and grad: elements ${Math.min(p.data.offset, p.grad.offset)} to ${Math.max(p.data.offset, p.grad.offset) + p.length - 1} of one buffer are too far apart to be bound together in parts of a useful size (maxStorageBufferBindingSize ${max}): put the gradient in a buffer of its own ${where}`);
   }
   const window = (bytes: number, from: number, to: number): Window => {
     const whole = Math.floor(bytes / 4) * 4; // a binding's size is a multiple of 4

@@ -211,6 +211,28 @@ describe('GPURMSProp', () => {
     after.forEach((x, i) => expect(Math.abs(x - cpu.data[i]!)).toBeLessThan(1e-6));
   });
 
+  it('saves the state as it was at the call, while steps go on being submitted', async () => {
+    const data = upload(new Float32Array([1, 2]));
+    const grad = upload(new Float32Array([Number.NaN, 1]));
+    const opt = new GPURMSProp(device, [{ data, grad, name: 'w' }], { nonFinite: 'skip' });
+    opt.step();
+    opt.step();
+    const pending = opt.stateDict();
+    opt.step();
+    opt.step();
+    const saved = await pending;
+    expect([saved.updates, saved.skippedSteps, saved.groups[0]!.params[0]!.step]).toEqual([2, 2, 0]);
+    new RMSProp([{ data: new Float32Array(2), grad: null, name: 'w' }]).loadStateDict(saved);
+    const plain = new GPURMSProp(device, [{ data: upload(new Float32Array([1, 2])), grad: upload(new Float32Array([0.5, 0.5])), name: 'w' }]);
+    plain.step();
+    const first = plain.stateDict();
+    plain.step();
+    plain.step();
+    const cpu = new RMSProp([{ data: new Float32Array([1, 2]), grad: new Float32Array([0.5, 0.5]), name: 'w' }]);
+    cpu.step();
+    expect((await first).groups[0]!.params[0]!.squareAvg).toEqual(cpu.getState(cpu.paramGroups[0]!.params[0]!)!.squareAvg);
+  });
+
   it('loads hyperparameters with the state, and refuses a state that does not fit with RMSProp\'s checks, writing nothing', async () => {
     const make = () => ({ data: upload(new Float32Array([1, 2, 3])), grad: upload(new Float32Array([0.5, -0.5, 1])), name: 'w' });
     const gpu = new GPURMSProp(device, [make()], { momentum: 0.5 });
