@@ -10,6 +10,6 @@ module.exports = [
   { name: 'the kernel alone (rmsprop/step)', path: 'dist/rmsprop-step.js', gzip: true, limit: '1 kB' },
   { name: "import { RMSProp } from 'rmsprop' and step()", path: 'dist/index.js', import: '{ RMSProp }', gzip: true, limit: '9.55 kB' },
   { name: 'the whole main entry, WebAssembly bytes left out', path: 'dist/index.js', gzip: true, limit: '24.2 kB', modifyEsbuildConfig: external },
-  { name: "import { RMSProp, encodeState, decodeState } (the binary checkpoint codec)", path: 'dist/index.js', import: '{ RMSProp, encodeState, decodeState }', gzip: true, limit: '13.9 kB' },
+  { name: "import { RMSProp, encodeState, decodeState } (the binary checkpoint codec)", path: 'dist/index.js', import: '{ RMSProp, encodeState, decodeState }', gzip: true, limit: '13.95 kB' },
   { name: 'the WebAssembly bytes (base64), for the record', path: 'dist/wasm-module.js', gzip: true, limit: '2 kB' },
 ];

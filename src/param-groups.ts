@@ -115,25 +115,38 @@ export interface Who<P = ParamRef> {
 /** A registered group of parameters of kind `P` (`ParamGroup` for typed arrays). @internal */
 export type GroupOf<P> = Mutable<GroupHyper> & { readonly params: readonly P[] };
 
-function checkParam(param: unknown, prefix: string, group: number, index: number): Located {
+/**
+ * A parameter's fields `keys`, each read once, and its `name` checked: what registration reads
+ * of a parameter of any kind. A parameter that is not an object, or a getter that throws, is
+ * named by group and index.
+ *
+ * @internal
+ */
+export function readParam<K extends string>(param: unknown, keys: readonly K[], prefix: string, group: number, index: number): { readonly [k in K]: unknown } & { readonly name: string | undefined } {
   if (typeof param !== 'object' || param === null) {
     throw new TypeError(
       `${prefix}: invalid param: expected an object with data and grad, got ${formatValue(param)} ${at(group, index)}`,
     );
   }
-  let read: { readonly data?: unknown; readonly name?: unknown };
+  const read: Record<string, unknown> = {};
   try {
-    read = { data: (param as { readonly data?: unknown }).data, name: (param as { readonly name?: unknown }).name };
+    for (const k of [...keys, 'name']) read[k] = (param as Record<string, unknown>)[k];
   } catch (error) {
-    throw new TypeError(`${prefix}: invalid param: reading its data or name threw (${error instanceof Error ? error.message : formatValue(error)}) ${at(group, index)}`, { cause: error });
+    throw new TypeError(`${prefix}: invalid param: reading its ${keys.join(', ')} or name threw (${error instanceof Error ? error.message : formatValue(error)}) ${at(group, index)}`, { cause: error });
   }
-  const data = checkFloatArray(read.data, prefix, 'data', at(group, index), false)!;
-  const name = read.name;
+  const name = read['name'];
   if (name !== undefined && (typeof name !== 'string' || name === '')) {
     throw new TypeError(
       `${prefix}: invalid name: expected a non-empty string or no name, got ${formatValue(name)} ${at(group, index)}`,
     );
   }
+  return read as { readonly [k in K]: unknown } & { readonly name: string | undefined };
+}
+
+function checkParam(param: unknown, prefix: string, group: number, index: number): Located {
+  const read = readParam(param, ['data'], prefix, group, index);
+  const data = checkFloatArray(read.data, prefix, 'data', at(group, index), false)!;
+  const name = read.name;
   // What was read is what is registered: a getter is not read twice.
   return { param: param as ParamRef, data, name, group, index };
 }

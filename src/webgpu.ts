@@ -14,7 +14,7 @@ import { at, checkNumber, count, invalid } from './checks.js';
 import { formatValue } from './format.js';
 import { checkOptions, isFrozen, resolveHyper, resolveOptions } from './options.js';
 import type { GroupHyper, Mutable, RMSPropOptions } from './options.js';
-import { buildGroupsOf, toGroupSpecs } from './param-groups.js';
+import { buildGroupsOf, readParam, toGroupSpecs } from './param-groups.js';
 import type { Who } from './param-groups.js';
 import { rmspropDefaults } from './rmsprop-step.js';
 import type { RMSPropHyper } from './rmsprop-step.js';
@@ -165,7 +165,8 @@ export class GPURMSProp {
   readonly #empty: readonly [GPUBuffer, GPUBuffer];
   #uniform: GPUBuffer | null = null;
   #words: ArrayBuffer = new ArrayBuffer(0);
-  readonly #hyper: Mutable<RMSPropHyper> = { ...rmspropDefaults };
+  /** Per group, the object its hyperparameters are resolved into at each step (reused: a step allocates none). */
+  readonly #hypers: Mutable<RMSPropHyper>[] = [];
   /** The first failure the device reported of this optimizer's own work, or its loss: thrown by every later call. */
   #failure: Error | null = null;
   /** The error scopes of this optimizer's work not yet reported (each removes itself when it is). */
@@ -302,7 +303,7 @@ export class GPURMSProp {
     const active: [GroupRecord, RMSPropHyper][] = [];
     this.#groups.forEach((g, gi) => {
       if (isFrozen(g.group, S, gi)) return;
-      const h = resolveHyper(g.group, { ...this.#hyper }, t, S, gi);
+      const h = resolveHyper(g.group, (this.#hypers[gi] ??= { ...rmspropDefaults }), t, S, gi);
       this.#gpuChecks(h, S, gi);
       active.push([g, h]);
     });
@@ -703,8 +704,7 @@ interface Checked extends Who<GPUParamRef> {
 
 function checkParam(param: unknown, prefix: string, group: number, index: number): Checked {
   const where = at(group, index);
-  if (typeof param !== 'object' || param === null) throw new TypeError(`${prefix}: invalid param: expected an object with data and grad, got ${formatValue(param)} ${where}`);
-  const p = param as { readonly data?: unknown; readonly grad?: unknown; readonly name?: unknown };
+  const p = readParam(param, ['data', 'grad'], prefix, group, index);
   const data = range(p.data, prefix, 'data', where);
   const grad = range(p.grad, prefix, 'grad', where);
   if (grad.length !== data.length) throw new RangeError(`${prefix}: invalid grad: expected ${data.length} elements (as data), got ${grad.length} ${where}`);
@@ -712,9 +712,7 @@ function checkParam(param: unknown, prefix: string, group: number, index: number
   if (shared && data.offset < grad.offset + grad.length && grad.offset < data.offset + data.length) {
     throw new Error(`${prefix}: grad shares memory with data ${where}: elements ${grad.offset} to ${grad.offset + grad.length - 1} and ${data.offset} to ${data.offset + data.length - 1} of one buffer`);
   }
-  const name = p.name;
-  if (name !== undefined && (typeof name !== 'string' || name === '')) throw new TypeError(`${prefix}: invalid name: expected a non-empty string or no name, got ${formatValue(name)} ${where}`);
-  return { param: param as GPUParamRef, name, group, index, data, grad, shared, length: data.length };
+  return { param: param as GPUParamRef, name: p.name, group, index, data, grad, shared, length: data.length };
 }
 
 function range(x: unknown, prefix: string, name: string, where: string): GPURange {
