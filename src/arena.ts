@@ -13,7 +13,7 @@ interface WasmMemory {
   readonly buffer: ArrayBuffer;
 }
 interface WasmApi {
-  readonly Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+  readonly Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
   readonly Module: new (bytes: Uint8Array) => object;
   readonly Instance: new (module: object, imports: object) => { readonly exports: Readonly<Record<string, unknown>> };
   validate(bytes: Uint8Array): boolean;
@@ -42,28 +42,71 @@ const RESERVED = 16;
  * ```
  */
 export function createArena(capacity: number): Arena {
-  checkNumber(capacity, CAPACITY, 'createArena', 'capacity');
+  const core = arenaCore(capacity, WASM_MODULE_BASE64, false, 'createArena');
+  const { kernel } = core;
+  return Object.freeze({
+    memory: core.memory,
+    capacity,
+    get used(): number {
+      return core.used();
+    },
+    alloc: core.alloc,
+    owns: core.owns,
+    step(param: FloatArray, grad: FloatArray, state: RMSPropState, hyper: RMSPropHyper, owned = false): boolean {
+      if (!core.takes(param, grad, state, hyper, owned)) return false;
+      simdStep(kernel, param as Float32Array, grad as Float32Array, state as RMSPropState<Float32Array>, hyper);
+      return true;
+    },
+  });
+}
+
+/**
+ * What every arena is made of: its memory, the compiled module and its kernel over that memory,
+ * the allocator, and the test of whether the SIMD kernel takes a call. `createArena` wraps it; the
+ * threaded arena (threads.ts) wraps it over a shared memory.
+ *
+ * @internal
+ */
+export interface ArenaCore {
+  readonly memory: WasmMemory;
+  readonly module: object;
+  readonly kernel: SimdKernel;
+  used(): number;
+  alloc(length: number): Float32Array;
+  owns(view: FloatArray): boolean;
+  /** Whether every buffer lives here (unless `owned`) and float32 computes what `hyper` means. */
+  takes(param: FloatArray, grad: FloatArray, state: RMSPropState, hyper: RMSPropHyper, owned: boolean): boolean;
+}
+
+/**
+ * Checks `capacity`, compiles the module (`base64`, importing a shared memory when `shared`) and
+ * instantiates it over a new fixed-size memory; `prefix` names the caller in errors.
+ *
+ * @internal
+ */
+export function arenaCore(capacity: number, base64: string, shared: boolean, prefix: string): ArenaCore {
+  checkNumber(capacity, CAPACITY, prefix, 'capacity');
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  const bytes = decodeBase64(WASM_MODULE_BASE64)!;
+  const bytes = decodeBase64(base64)!;
   if (api === undefined || !api.validate(bytes)) {
-    throw new Error('createArena: this runtime has no WebAssembly SIMD; use RMSProp without an arena');
+    throw new Error(`${prefix}: this runtime has no WebAssembly SIMD${shared ? ' with threads' : ''}; use RMSProp without an arena`);
   }
   const end = RESERVED + 4 * roundUp(capacity);
   const pages = Math.ceil(end / PAGE);
-  const memory = new api.Memory({ initial: pages, maximum: pages });
-  const { exports } = new api.Instance(new api.Module(bytes), { env: { memory } });
+  const memory = new api.Memory({ initial: pages, maximum: pages, shared });
+  const module = new api.Module(bytes);
+  const { exports } = new api.Instance(module, { env: { memory } });
   const kernel: SimdKernel = { step: exports['step'] as SimdStep, plain: exports['plain'] as SimdPlain };
   let next = RESERVED;
   // The memory never grows (its maximum is its size), so its buffer is read once: a view's
   // `buffer` costs V8 some 25 ns, the memory's as much again.
   const buffer = memory.buffer;
   const here = (x: FloatArray | null): boolean => x instanceof Float32Array && x.buffer === buffer;
-  return Object.freeze({
+  return {
     memory,
-    capacity,
-    get used(): number {
-      return (next - RESERVED) / 4;
-    },
+    module,
+    kernel,
+    used: () => (next - RESERVED) / 4,
     alloc(length: number): Float32Array {
       checkNumber(length, count, 'Arena.alloc', 'length');
       if (memory.buffer !== buffer) {
@@ -82,14 +125,10 @@ export function createArena(capacity: number): Arena {
     owns(view: FloatArray): boolean {
       return view.buffer === buffer && view.byteOffset >= RESERVED && view.byteOffset + view.byteLength <= next;
     },
-    step(param: FloatArray, grad: FloatArray, state: RMSPropState, hyper: RMSPropHyper, owned = false): boolean {
-      if (!(owned || (here(param) && here(grad) && here(state.squareAvg) && (!hyper.centered || here(state.gradAvg)) && (hyper.momentum === 0 || here(state.momentumBuffer)))) || !float32Takes(hyper)) {
-        return false;
-      }
-      simdStep(kernel, param as Float32Array, grad as Float32Array, state as RMSPropState<Float32Array>, hyper);
-      return true;
+    takes(param: FloatArray, grad: FloatArray, state: RMSPropState, hyper: RMSPropHyper, owned: boolean): boolean {
+      return (owned || (here(param) && here(grad) && here(state.squareAvg) && (!hyper.centered || here(state.gradAvg)) && (hyper.momentum === 0 || here(state.momentumBuffer)))) && float32Takes(hyper);
     },
-  });
+  };
 }
 
 /**

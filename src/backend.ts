@@ -68,4 +68,25 @@ export interface Arena {
    * ```
    */
   step(param: FloatArray, grad: FloatArray, state: RMSPropState, hyper: RMSPropHyper, owned?: boolean): boolean;
+  /**
+   * Optional: called by `RMSProp.step()` after every check, before it writes anything. An arena
+   * that batches its steps (the threaded arena) records them from here, and may throw here,
+   * when it cannot step, so that nothing is written.
+   *
+   * @example
+   * ```ts
+   * arena.begin?.();
+   * ```
+   */
+  begin?(): void;
+  /**
+   * Optional: called by `RMSProp.step()` after its last kernel call: runs what was recorded
+   * since {@link Arena.begin}.
+   *
+   * @example
+   * ```ts
+   * arena.end?.();
+   * ```
+   */
+  end?(): void;
 }

@@ -217,7 +217,13 @@ export class RMSProp {
       return false;
     }
     let updated = false;
-    for (let r = 0; r < n; r++) if (records[r]!.active && update(records[r]!, registry)) updated = true;
+    const arena = registry.arena;
+    arena?.begin?.(); // a batching arena records the steps it takes from here, and runs them at end()
+    try {
+      for (let r = 0; r < n; r++) if (records[r]!.active && update(records[r]!, registry)) updated = true;
+    } finally {
+      arena?.end?.();
+    }
     if (updated) this.#updates = t + 1; // the update index counts steps that updated something
     return true;
   }
