@@ -14,19 +14,23 @@ import { interpolateYlGnBu } from 'd3-scale-chromatic';
 import type { Objective } from './objectives.js';
 import type { Path } from './runs.js';
 
-/** How a path is drawn: its colour and, for the momentum variants, a dash pattern. */
+/** How a path is drawn: its name, its colour and, for the momentum variants, a dash pattern. */
 export interface PathStyle {
+  readonly label: string;
   readonly color: string;
   readonly dash: readonly number[];
 }
 
-/** Paths in the Okabe–Ito palette (distinguishable with the common colour-vision deficiencies). */
+/**
+ * The paths' styles, in the legend's order: hues of the Okabe–Ito palette (told apart with the
+ * common colour-vision deficiencies), darkened where needed to reach 3:1 against white.
+ */
 export const STYLES: Readonly<Record<Path['id'], PathStyle>> = {
-  rmsprop: { color: '#d55e00', dash: [] },
-  'rmsprop-momentum': { color: '#e69f00', dash: [7, 4] },
-  adam: { color: '#0072b2', dash: [] },
-  sgd: { color: '#009e73', dash: [] },
-  'sgd-momentum': { color: '#cc79a7', dash: [7, 4] },
+  rmsprop: { label: 'RMSProp', color: '#d55e00', dash: [] },
+  'rmsprop-momentum': { label: 'RMSProp + momentum', color: '#a66d00', dash: [7, 4] },
+  adam: { label: 'Adam', color: '#0072b2', dash: [] },
+  sgd: { label: 'SGD', color: '#008a65', dash: [] },
+  'sgd-momentum': { label: 'SGD + momentum', color: '#b5579a', dash: [7, 4] },
 };
 
 /** Margins of the plot area in CSS pixels: room for the tick labels. */
@@ -48,7 +52,7 @@ const BANDS = 22;
  * ```ts
  * const map = new MapView(canvas);
  * map.setObjective(objective, 640);
- * map.draw(paths, 120, visible);
+ * map.draw(paths, 120, visible, [-5, 2]);
  * ```
  */
 export class MapView {
@@ -169,7 +173,7 @@ export class MapView {
    * One frame: the contours, then each visible path up to `step` (a path that stopped earlier
    * ends where it stopped), its current position as a dot and the start as a ring.
    */
-  draw(paths: readonly Path[], step: number, visible: ReadonlySet<Path['id']>, start: readonly [number, number]): void {
+  draw(paths: readonly Path[], step: number, visible: ReadonlySet<Path['id']>, start: readonly [number, number] | null): void {
     const ctx = this.#canvas.getContext('2d')!;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.drawImage(this.#background, 0, 0);
@@ -207,11 +211,13 @@ export class MapView {
       ctx.lineWidth = 1;
       ctx.stroke();
     }
-    ctx.beginPath();
-    ctx.arc(this.x(start[0]), this.y(start[1]), 6, 0, 2 * Math.PI);
-    ctx.strokeStyle = '#222';
-    ctx.lineWidth = 1.5;
-    ctx.stroke();
+    if (start !== null) {
+      ctx.beginPath();
+      ctx.arc(this.x(start[0]), this.y(start[1]), 6, 0, 2 * Math.PI);
+      ctx.strokeStyle = '#222';
+      ctx.lineWidth = 1.5;
+      ctx.stroke();
+    }
     ctx.restore();
   }
 }

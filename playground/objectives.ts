@@ -62,7 +62,7 @@ export const objectives: readonly Objective[] = [
     id: 'quadratic',
     name: 'Ill-conditioned quadratic (axis-aligned)',
     formula: 'f = (x² / 10 + 10 y²) / 2',
-    note: 'Curvatures 0.1 and 10 along the axes. SGD\u2019s steps along y are 100 times its steps along x: it zig-zags across the valley, then crawls along it. RMSProp divides each coordinate by its own gradient scale: its first steps are as long along x as along y.',
+    note: 'Curvatures 0.1 along x and 10 along y. SGD\u2019s step along y is 100 |y / x| times its step along x: it zig-zags across the valley, then crawls along it. RMSProp scales each coordinate by its own gradients: its first step is as long along x as along y.',
     f: (x, y) => (x * x / 10 + 10 * y * y) / 2,
     grad: (x, y, out) => {
       out[0] = x / 10;

@@ -11,6 +11,7 @@ import { Adam, SGD } from '../bench/convergence/baselines.js';
 import { RMSProp } from '../src/optimizer.js';
 import type { RMSPropOptions } from '../src/options.js';
 import { presets } from '../src/presets.js';
+import { STYLES } from './map.js';
 import type { Objective } from './objectives.js';
 
 /** A framework preset's name, as `presets` has it. */
@@ -116,9 +117,9 @@ export function rmspropOptions(s: Settings, momentum: number): RMSPropOptions {
  */
 export function runAll(s: Settings): Path[] {
   const n = s.steps + 1;
-  const blank = (id: Path['id'], label: string, options: object): Path => ({
+  const blank = (id: Path['id'], options: object): Path => ({
     id,
-    label,
+    label: STYLES[id].label,
     options: describe(options),
     xy: new Float64Array(2 * n),
     loss: new Float64Array(n),
@@ -128,10 +129,10 @@ export function runAll(s: Settings): Path[] {
   const plain = rmspropOptions(s, 0), heavy = rmspropOptions(s, s.momentum);
   const adam = { lr: s.adamLr }, sgd = { lr: s.sgdLr }, sgdm = { lr: s.sgdLr, momentum: s.momentum };
   return [
-    run(blank('rmsprop', 'RMSProp', plain), s, (p) => new RMSProp([p], plain)),
-    run(blank('rmsprop-momentum', 'RMSProp + momentum', heavy), s, (p) => new RMSProp([p], heavy)),
-    run(blank('adam', 'Adam', adam), s, (p) => new Adam([p], adam)),
-    run(blank('sgd', 'SGD', sgd), s, (p) => new SGD([p], sgd)),
-    run(blank('sgd-momentum', 'SGD + momentum', sgdm), s, (p) => new SGD([p], sgdm)),
+    run(blank('rmsprop', plain), s, (p) => new RMSProp([p], plain)),
+    run(blank('rmsprop-momentum', heavy), s, (p) => new RMSProp([p], heavy)),
+    run(blank('adam', adam), s, (p) => new Adam([p], adam)),
+    run(blank('sgd', sgd), s, (p) => new SGD([p], sgd)),
+    run(blank('sgd-momentum', sgdm), s, (p) => new SGD([p], sgdm)),
   ];
 }

@@ -36,21 +36,26 @@ function ratio(dx: number, dy: number): string {
 }
 
 /**
- * Fills `table` with each path's first step and step `k` along x and y, and |Δy / Δx|.
+ * Fills `first` with each path's first step along x and y and |Δy / Δx|, and `current` with its
+ * step `k` along x and y (two narrow tables, so that both fit a phone's width).
  *
  * @example
  * ```ts
- * renderSizes(document.querySelector('#sizes')!, paths, 120);
+ * renderSizes(document.querySelector('#sizes')!, document.querySelector('#current')!, paths, 120);
  * ```
  */
-export function renderSizes(table: HTMLTableElement, paths: readonly Path[], k: number): void {
+export function renderSizes(first: HTMLTableElement, current: HTMLTableElement, paths: readonly Path[], k: number): void {
   const at = Math.max(1, k);
-  table.replaceChildren(row(['optimizer', 'Δx, step 1', 'Δy, step 1', '|Δy/Δx|', `Δx, step ${at}`, `Δy, step ${at}`], true));
+  const dash = (s: string): string => (s === 'NaN' ? '—' : s);
+  first.replaceChildren(row(['optimizer', 'Δx', 'Δy', '|Δy/Δx|'], true));
+  current.replaceChildren(row(['optimizer', 'Δx', 'Δy', '|Δy/Δx|'], true));
   for (const p of paths) {
     const dx1 = delta(p, 1, 0), dy1 = delta(p, 1, 1), dx = delta(p, at, 0), dy = delta(p, at, 1);
-    const tr = row([p.label, short(dx1), short(dy1), ratio(dx1, dy1), short(dx), short(dy)].map((s) => (s === 'NaN' ? '—' : s)));
-    tr.dataset['path'] = p.id;
-    table.append(tr);
+    const a = row([p.label, short(dx1), short(dy1), ratio(dx1, dy1)].map(dash));
+    const b = row([p.label, short(dx), short(dy), ratio(dx, dy)].map(dash));
+    a.dataset['path'] = b.dataset['path'] = p.id;
+    first.append(a);
+    current.append(b);
   }
 }
 

@@ -110,10 +110,10 @@ function nodeSteps(objectiveId: string, start: readonly [number, number], option
 
 const COLORS: Readonly<Record<string, readonly [number, number, number]>> = {
   rmsprop: [0xd5, 0x5e, 0x00],
-  'rmsprop-momentum': [0xe6, 0x9f, 0x00],
+  'rmsprop-momentum': [0xa6, 0x6d, 0x00],
   adam: [0x00, 0x72, 0xb2],
-  sgd: [0x00, 0x9e, 0x73],
-  'sgd-momentum': [0xcc, 0x79, 0xa7],
+  sgd: [0x00, 0x8a, 0x65],
+  'sgd-momentum': [0xb5, 0x57, 0x9a],
 };
 
 describe('the page in headless Chromium', { timeout: 30_000 }, () => {
@@ -151,12 +151,14 @@ describe('the page in headless Chromium', { timeout: 30_000 }, () => {
     await served?.close();
   });
 
-  /** Waits until the animation has drawn the last step. */
+  /** Waits until the animation has drawn the last step, or the page said why it runs nothing. */
   async function finished(): Promise<void> {
     await page.waitForFunction(() => {
       const map = document.getElementById('map')!;
-      return map.dataset['step'] === (document.getElementById('steps') as HTMLInputElement).value && document.getElementById('play')!.textContent === 'Play';
+      const done = map.dataset['step'] === (document.getElementById('steps') as HTMLInputElement).value && document.getElementById('play')!.textContent === 'Play';
+      return done || document.getElementById('status')!.textContent!.startsWith('Not run');
     }, null, { timeout: 20_000 });
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
   }
 
   /** Sets a field as a reader would (select all, type) and waits for the new run to finish. */
@@ -258,7 +260,7 @@ describe('the page in headless Chromium', { timeout: 30_000 }, () => {
     shown.forEach((row, k) => expect(Object.is(row[0], expected[k]![0]) && Object.is(row[1], expected[k]![1]), `step ${k}`).toBe(true));
   });
 
-  it('is usable from the keyboard: every control has a label, and the arrow keys move the start', async () => {
+  it('is usable from the keyboard: every control has a label, and the arrow keys move the start within the map', async () => {
     const unlabeled = await page.$$eval('input, select, button', (els) =>
       els.filter((el) => {
         const e = el as HTMLInputElement;
@@ -271,6 +273,10 @@ describe('the page in headless Chromium', { timeout: 30_000 }, () => {
     await page.keyboard.press('ArrowRight');
     await finished();
     expect(Number(await page.inputValue('#start-x'))).toBeCloseTo(x + 0.02 * 4, 3); // Rosenbrock's view is 4 wide
+    expect(await page.textContent('#announce')).toMatch(/^Start at x -?[\d.]+, y -?[\d.]+\.$/);
+    for (let k = 0; k < 20; k++) await page.keyboard.press('Shift+ArrowLeft');
+    await finished();
+    expect(await page.inputValue('#start-x')).toBe('-2'); // the map's edge, not beyond
     await page.focus('#steps');
     await page.keyboard.press('ArrowUp');
     await finished();
@@ -280,12 +286,48 @@ describe('the page in headless Chromium', { timeout: 30_000 }, () => {
   it('names the option and the value when a setting is refused, and keeps drawing the others', async () => {
     await setField('alpha', '1.5');
     const status = await page.textContent('#status');
-    expect(status).toMatch(/RMSProp: .*alpha.*1\.5/);
+    expect(status).toMatch(/^RMSProp: invalid alpha: .*1\.5/);
+    expect(status).not.toMatch(/RMSProp: RMSProp/);
     expect(await page.textContent('[data-path="rmsprop"].final')).toBe('not run');
+    await show('adam');
     expect((await countColors())['adam']).toBeGreaterThan(0);
+    await show(null);
     await setField('alpha', '0.9');
     expect(await page.textContent('#status')).not.toMatch(/alpha/);
     expect(await page.textContent('[data-path="rmsprop"].final')).not.toBe('not run');
+  });
+
+  it('draws no path and no table while the start or the steps are invalid, and says why', async () => {
+    await setField('start-x', '99');
+    expect(await page.textContent('#status')).toMatch(/start x: expected a number from -2 to 2 \(the map's range\), got 99/);
+    for (const id of Object.keys(COLORS)) expect(await page.textContent(`[data-path="${id}"].final`)).toBe('not run');
+    expect(Object.values(await countColors()).every((c) => c === 0)).toBe(true);
+    expect(await page.locator('#first tr').count()).toBe(0);
+    // A new width redraws the contours and still no path.
+    await page.setViewportSize({ width: 1100, height: 800 });
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+    expect(Object.values(await countColors()).every((c) => c === 0)).toBe(true);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await setField('start-x', '-1.5');
+    expect(await page.textContent('#status')).not.toMatch(/start/);
+    expect((await countColors())['rmsprop']).toBeGreaterThan(0);
+  });
+
+  it('keeps the step shown and the pause through a resize and a change of speed', async () => {
+    await page.selectOption('#speed', '1');
+    await page.click('#restart');
+    await page.click('#play'); // pause
+    await page.locator('#at').fill('120');
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+    expect(await page.getAttribute('#map', 'data-step')).toBe('120');
+    await page.setViewportSize({ width: 1180, height: 800 });
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+    expect(await page.getAttribute('#map', 'data-step')).toBe('120');
+    expect(await page.textContent('#play')).toBe('Play');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.selectOption('#speed', '0'); // plays on from 120, all at once
+    await finished();
+    expect(await page.getAttribute('#map', 'data-step')).toBe(await page.inputValue('#steps'));
   });
 
   it('saves screenshots at 1280x800 and 360x740 under build/ (as a reader first sees it), fitting 360 px without sideways scrolling', async () => {
