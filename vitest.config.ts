@@ -20,7 +20,7 @@ if (!withBrowser) {
 
 // Tests that need Node itself: npm pack, tsc, TypeDoc, wabt over the repository's files, the
 // convergence study (it reads its datasets from disk).
-const NODE_ONLY = ['test/node.test.ts', 'test/package.test.ts', 'test/docs.test.ts', 'test/wasm-module.test.ts', 'test/convergence.test.ts', 'test/playground.test.ts'];
+const NODE_ONLY = ['test/node.test.ts', 'test/package.test.ts', 'test/docs.test.ts', 'test/wasm-module.test.ts', 'test/convergence.test.ts', 'test/playground.test.ts', 'test/threads-page.test.ts'];
 
 const browserProject: TestProjectInlineConfiguration = {
   extends: true,
@@ -59,6 +59,7 @@ const alias = {
   'rmsprop/step': new URL('./src/rmsprop-step.ts', import.meta.url).pathname,
   'rmsprop/node': new URL('./src/node.ts', import.meta.url).pathname,
   'rmsprop/webgpu': new URL('./src/webgpu.ts', import.meta.url).pathname,
+  'rmsprop/threads': new URL('./src/threads.ts', import.meta.url).pathname,
   rmsprop: new URL('./src/index.ts', import.meta.url).pathname,
 };
 

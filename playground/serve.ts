@@ -45,7 +45,9 @@ export interface Served {
 
 /**
  * Serves `root` on 127.0.0.1 at `port` (0: any free port). Paths outside `root` get 403, missing
- * files 404; a folder serves its index.html. Text is gzipped when the client accepts it.
+ * files 404; a folder serves its index.html. Text is gzipped when the client accepts it. With
+ * `isolated`, every response carries the two headers that make a page cross-origin isolated
+ * (`Cross-Origin-Opener-Policy: same-origin`, `Cross-Origin-Embedder-Policy: require-corp`).
  *
  * @example
  * ```ts
@@ -54,7 +56,7 @@ export interface Served {
  * await close();
  * ```
  */
-export async function serve(root: string, port: number): Promise<Served> {
+export async function serve(root: string, port: number, options: { isolated?: boolean } = {}): Promise<Served> {
   const base = normalize(root + sep);
   const server = createServer((req, res) => {
     let path: string;
@@ -76,6 +78,11 @@ export async function serve(root: string, port: number): Promise<Served> {
     }
     const type = TYPES[extname(path)] ?? 'application/octet-stream';
     const headers: Record<string, string | number> = { 'content-type': type, 'cache-control': 'no-cache' };
+    if (options.isolated) {
+      // Cross-origin isolation: what a page needs for SharedArrayBuffer (the threaded arena).
+      headers['cross-origin-opener-policy'] = 'same-origin';
+      headers['cross-origin-embedder-policy'] = 'require-corp';
+    }
     if (/^text\/|json|svg|wasm/.test(type) && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
       body = gzipSync(body);
       headers['content-encoding'] = 'gzip';

@@ -74,7 +74,7 @@ export interface ArenaCore {
   used(): number;
   alloc(length: number): Float32Array;
   owns(view: FloatArray): boolean;
-  /** Whether every buffer lives here (unless `owned`) and float32 computes what `hyper` means. */
+  /** Whether every buffer lives here (unless `owned`) and float32 computes what `hyper` means. @internal */
   takes(param: FloatArray, grad: FloatArray, state: RMSPropState, hyper: RMSPropHyper, owned: boolean): boolean;
 }
 

@@ -6,7 +6,7 @@ import type { ParamGroup, ParamGroupSpec, ParamRef } from './param-groups.js';
 import { rmspropDefaults } from './rmsprop-step.js';
 import type { FloatArray, RMSPropState } from './rmsprop-step.js';
 import type { GroupRecord, Registry, Slot } from './records.js';
-import { checkGrads, checkRecords, createRecords, nonFinite, nonFiniteError, readRecord, update, viewOf } from './slots.js';
+import { checkGrads, checkRecords, createRecords, nonFinite, nonFiniteError, readRecord, updateAll, viewOf } from './slots.js';
 import { commitLoad, planLoad, saveState } from './state-dict.js';
 import type { RMSPropStateDict } from './state-dict.js';
 
@@ -216,15 +216,7 @@ export class RMSProp {
       this.#skipped++;
       return false;
     }
-    let updated = false;
-    const arena = registry.arena;
-    arena?.begin?.(); // a batching arena records the steps it takes from here, and runs them at end()
-    try {
-      for (let r = 0; r < n; r++) if (records[r]!.active && update(records[r]!, registry)) updated = true;
-    } finally {
-      arena?.end?.();
-    }
-    if (updated) this.#updates = t + 1; // the update index counts steps that updated something
+    if (updateAll(records, registry)) this.#updates = t + 1; // the update index counts steps that updated something
     return true;
   }
 

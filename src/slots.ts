@@ -342,6 +342,25 @@ export function update(r: GroupRecord, registry: Registry): boolean {
 }
 
 /**
+ * Writes every active group's update ({@link update}), between the arena's `begin()` and `end()`
+ * when it has them (a batching arena records its calls and runs them at `end()`). Returns whether
+ * it updated anything.
+ *
+ * @internal
+ */
+export function updateAll(records: readonly GroupRecord[], registry: Registry): boolean {
+  const arena = registry.arena;
+  let updated = false;
+  arena?.begin?.();
+  try {
+    for (let r = 0; r < records.length; r++) if (records[r]!.active && update(records[r]!, registry)) updated = true;
+  } finally {
+    arena?.end?.();
+  }
+  return updated;
+}
+
+/**
  * One kernel call: the arena's SIMD kernel when the arena holds every buffer (asked once per
  * layout, as reading a view's `buffer` is slow) and takes the hyperparameters, else the TS one.
  * No closure in here: one capturing `arena` would allocate a context at every call.

@@ -10,6 +10,7 @@ import { checkNumber, rule } from './checks.js';
 import type { Rule } from './checks.js';
 import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
 import type { SimdKernel } from './simd-step.js';
+import { WASM_MODULE_BASE64 } from './wasm-module.js';
 import { WASM_SHARED_MODULE_BASE64 } from './wasm-module-shared.js';
 
 /**
@@ -17,7 +18,7 @@ import { WASM_SHARED_MODULE_BASE64 } from './wasm-module-shared.js';
  *
  * @example
  * ```ts
- * const options: ThreadOptions = { threads: 4, minParallel: 32_768, timeout: 10_000 };
+ * const options: ThreadOptions = { threads: 4, minParallel: 16_384, timeout: 10_000 };
  * ```
  */
 export interface ThreadOptions {
@@ -25,7 +26,7 @@ export interface ThreadOptions {
   readonly threads: number;
   /**
    * Below this many elements in one step the calling thread steps alone (waking the workers
-   * would cost more than it saves). A whole number >= 0. @defaultValue `24576`
+   * would cost more than it saves). A whole number >= 0. @defaultValue `8192`
    */
   readonly minParallel?: number;
   /**
@@ -325,7 +326,7 @@ export async function createThreadedArena(capacity: number, options: ThreadOptio
   const P = 'createThreadedArena';
   if (typeof options !== 'object' || options === null) throw new TypeError(`${P}: invalid options: expected an object with threads, got ${String(options)}`);
   const threads = checkNumber(options.threads, THREADS, P, 'threads');
-  const minParallel = checkNumber(options.minParallel ?? 24_576, MIN_PARALLEL, P, 'minParallel');
+  const minParallel = checkNumber(options.minParallel ?? 8192, MIN_PARALLEL, P, 'minParallel');
   const timeout = checkNumber(options.timeout ?? 10_000, TIMEOUT, P, 'timeout');
   if (threads > 1) {
     if (typeof SharedArrayBuffer !== 'function' || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
@@ -338,8 +339,10 @@ export async function createThreadedArena(capacity: number, options: ThreadOptio
       );
     }
   }
-  const core = arenaCore(capacity, WASM_SHARED_MODULE_BASE64, true, P);
-  const control = new SharedArrayBuffer(CONTROL_BYTES);
+  // One thread needs no shared memory (which a page that is not cross-origin isolated lacks).
+  const shared = threads > 1;
+  const core = arenaCore(capacity, shared ? WASM_SHARED_MODULE_BASE64 : WASM_MODULE_BASE64, shared, P);
+  const control = shared ? new SharedArrayBuffer(CONTROL_BYTES) : (new ArrayBuffer(CONTROL_BYTES) as unknown as SharedArrayBuffer);
   const I = new Int32Array(control), F = new Float64Array(control);
   const workers: Thread[] = [];
   let lost: string | null = null;

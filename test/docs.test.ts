@@ -24,7 +24,7 @@ function declarations(file: string): { name: string; doc: string }[] {
 }
 
 describe('the API documentation', () => {
-  const publicFiles = ['rmsprop-step.ts', 'optimizer.ts', 'options.ts', 'param-groups.ts', 'presets.ts', 'state-dict.ts', 'state-json.ts', 'backend.ts', 'arena.ts', 'schedules.ts', 'clipping.ts', 'multi-steps.ts', 'sparse-rows.ts', 'safetensors.ts', 'node.ts', 'tfjs-weights.ts', 'webgpu.ts', 'rmsprop-step.wgsl.ts'];
+  const publicFiles = ['rmsprop-step.ts', 'optimizer.ts', 'options.ts', 'param-groups.ts', 'presets.ts', 'state-dict.ts', 'state-json.ts', 'backend.ts', 'arena.ts', 'schedules.ts', 'clipping.ts', 'multi-steps.ts', 'sparse-rows.ts', 'safetensors.ts', 'node.ts', 'tfjs-weights.ts', 'webgpu.ts', 'rmsprop-step.wgsl.ts', 'threads.ts'];
   it.each(publicFiles)('has TSDoc with an @example on every public declaration of src/%s', (file) => {
     const missing = declarations(file)
       .filter((d) => !d.doc.includes('@internal'))

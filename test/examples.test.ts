@@ -6,6 +6,7 @@ import flatSource from '../examples/flat-buffers.ts?raw';
 import microgradSource from '../examples/micrograd.ts?raw';
 import pageSource from '../examples/page.html?raw';
 import simdSource from '../examples/simd-arena.ts?raw';
+import threadsSource from '../examples/threads.ts?raw';
 
 const snippet = (source: string): string => source.slice(0, source.indexOf('// (end of the README snippet)')).trim();
 
@@ -14,6 +15,7 @@ describe('the README quickstarts', () => {
     ['examples/micrograd.ts', microgradSource],
     ['examples/flat-buffers.ts', flatSource],
     ['examples/simd-arena.ts', simdSource],
+    ['examples/threads.ts', threadsSource],
   ])('show %s verbatim', (_name, source) => {
     expect(source).toContain('// (end of the README snippet)');
     expect(readme).toContain('```ts\n' + snippet(source) + '\n```');
@@ -40,6 +42,16 @@ describe('the README quickstarts', () => {
     // within a few steps of zero.
     for (const x of params) expect(Math.abs(x)).toBeLessThan(0.1);
   });
+
+  it.runIf(typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string')(
+    '(f) the threaded arena (in Node; in a browser it needs a cross-origin isolated Worker): the norm falls, the workers end',
+    async () => {
+      const { arena, norm, w } = await import('../examples/threads.js');
+      expect(arena.threads).toBe(2);
+      expect(arena.closed).toBe(true);
+      expect(Math.sqrt(norm)).toBeLessThan(0.1 * Math.sqrt(w.data.length / 2));
+    },
+  );
 
   it('(e) the SIMD arena: state in the arena, the norm falls', async () => {
     const { arena, norm, opt, w } = await import('../examples/simd-arena.js');

@@ -129,7 +129,7 @@ describe.runIf(inNode)('RMSProp over a threaded arena', () => {
   it('below minParallel the calling thread steps alone, with the same bits', async () => {
     const arena = await createThreadedArena(capacity, { threads: 2 });
     try {
-      expect(arena.minParallel).toBe(24_576);
+      expect(arena.minParallel).toBe(8192);
       expect(train(arena, [5, 17, 1000], { momentum: 0.9 }, 3)).toEqual(train(createArena(capacity), [5, 17, 1000], { momentum: 0.9 }, 3));
     } finally {
       arena.close();
