@@ -10,6 +10,7 @@ import { checkNumber, rule } from './checks.js';
 import type { Rule } from './checks.js';
 import type { FloatArray, RMSPropHyper, RMSPropState } from './rmsprop-step.js';
 import type { SimdKernel } from './simd-step.js';
+import { clearFault, pendingFault } from './threads-faults.js';
 import { WASM_MODULE_BASE64 } from './wasm-module.js';
 import { WASM_SHARED_MODULE_BASE64 } from './wasm-module-shared.js';
 
@@ -110,10 +111,10 @@ export interface ThreadedArena extends Arena {
 // recorded calls (8 int32 words and 12 float64 values each). The worker reads it with the same
 // offsets, written out as numbers in workerMain (it is sent as source text and cannot import).
 
-/** Int32 words of the header. @internal */
-export const H = { GEN: 0, ACK: 1, GO: 2, DONE: 3, CMD: 4, CALLS: 5, THREADS: 6, TOTAL: 7, ERR: 8 } as const;
-/** Commands in `H.CMD`. @internal */
-export const CMD = { RUN: 1, EXIT: 2, FAULT: 3, DIE: 4 } as const;
+/** Int32 words of the header. */
+const H = { GEN: 0, ACK: 1, GO: 2, DONE: 3, CMD: 4, CALLS: 5, THREADS: 6, TOTAL: 7, ERR: 8 } as const;
+/** Commands in `H.CMD` (3 and 4: the faults of threads-faults.ts). */
+const CMD = { RUN: 1, EXIT: 2, FAULT: 3, DIE: 4 } as const;
 const MESSAGE = 64; // byte offset of a failing worker's message (its length, then UTF-8 bytes)
 /** How long a worker spins for the next step before it sleeps, in milliseconds. */
 const SPIN_MS = 2;
@@ -139,7 +140,8 @@ const LAYOUT: Layout = { H, CMD, ints: CALLS_AT / 4, floats: FLOATS_AT / 8, mess
 
 const THREADS: Rule = rule((x) => Number.isInteger(x) && x >= 1 && x <= 64, 'a whole number from 1 to 64');
 const MIN_PARALLEL: Rule = rule((x) => Number.isInteger(x) && x >= 0, 'a whole number >= 0');
-const TIMEOUT: Rule = rule((x) => x > 0 && x <= 2 ** 31, 'a number of milliseconds > 0');
+const TIMEOUT: Rule = rule((x) => x > 0 && x <= 2 ** 31, 'a number of milliseconds > 0 and at most 2^31');
+const OPTION_KEYS = ['threads', 'minParallel', 'timeout'];
 
 /**
  * Steps thread `t`'s share of the recorded calls: the calls' elements laid end to end, cut into
@@ -284,6 +286,18 @@ async function spawn(data: object, lost: (message: string) => void, timeout: num
   return thread;
 }
 
+/** The cores this runtime reports (`navigator.hardwareConcurrency`, or Node's `os.availableParallelism()`). */
+async function cores(): Promise<number> {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  if (typeof nav === 'number' && nav > 0) return nav;
+  try {
+    const name = 'node:os';
+    return ((await import(/* @vite-ignore */ name)) as { availableParallelism(): number }).availableParallelism();
+  } catch {
+    return 1;
+  }
+}
+
 /** Whether this thread may block in `Atomics.wait` (a page's main thread may not). */
 function mayBlock(): boolean {
   try {
@@ -325,6 +339,8 @@ const ISOLATION =
 export async function createThreadedArena(capacity: number, options: ThreadOptions): Promise<ThreadedArena> {
   const P = 'createThreadedArena';
   if (typeof options !== 'object' || options === null) throw new TypeError(`${P}: invalid options: expected an object with threads, got ${String(options)}`);
+  for (const key of Object.keys(options))
+    if (!OPTION_KEYS.includes(key)) throw new RangeError(`${P}: unknown option ${JSON.stringify(key)}; the options are ${OPTION_KEYS.join(', ')}`);
   const threads = checkNumber(options.threads, THREADS, P, 'threads');
   const minParallel = checkNumber(options.minParallel ?? 8192, MIN_PARALLEL, P, 'minParallel');
   const timeout = checkNumber(options.timeout ?? 10_000, TIMEOUT, P, 'timeout');
@@ -352,7 +368,10 @@ export async function createThreadedArena(capacity: number, options: ThreadOptio
   };
   try {
     const starting: Promise<Thread>[] = [];
-    for (let w = 1; w < threads; w++) starting.push(spawn({ module: core.module, memory: core.memory, control, index: w, spin: SPIN_MS, layout: LAYOUT }, onLost, timeout, w));
+    // More threads than cores: a spinning worker would hold a core another thread needs, so
+    // they sleep at once (slower than fewer threads, but never starved).
+    const spin = threads <= (await cores()) ? SPIN_MS : 0;
+    for (let w = 1; w < threads; w++) starting.push(spawn({ module: core.module, memory: core.memory, control, index: w, spin, layout: LAYOUT }, onLost, timeout, w));
     const settled = await Promise.allSettled(starting);
     for (const s of settled) if (s.status === 'fulfilled') workers.push(s.value);
     const failed = settled.find((s) => s.status === 'rejected');
@@ -368,8 +387,10 @@ export async function createThreadedArena(capacity: number, options: ThreadOptio
   let gen = 0;
   let calls = 0;
   let total = 0;
-  /** Elements of the last batch: a step of a model too small for threads never wakes them. */
+  /** Elements of the last step: a model too small for threads never wakes them. */
   let lastTotal = Infinity;
+  /** Elements recorded since begin(), over every batch of the step. */
+  let stepTotal = 0;
   const kernel = core.kernel;
   const T = workers.length + 1;
 
@@ -400,8 +421,7 @@ export async function createThreadedArena(capacity: number, options: ThreadOptio
     if (closed || T === 1) return;
     if (lost !== null) throw lostError(written);
     I[H.THREADS] = T;
-    I[H.CMD] = pendingFault || CMD.RUN;
-    pendingFault = 0;
+    I[H.CMD] = pendingFault() || CMD.RUN;
     I[H.ACK] = 0;
     I[H.DONE] = 0;
     I[H.ERR] = 0;
@@ -412,6 +432,7 @@ export async function createThreadedArena(capacity: number, options: ThreadOptio
       Atomics.store(I, H.GO, -gen);
       Atomics.notify(I, H.GO);
       lost = `${T - 1 - Atomics.load(I, H.ACK)} of ${T - 1} workers did not answer within ${timeout} ms`;
+      clearFault();
       throw lostError(written);
     }
     armed = true;
@@ -419,13 +440,13 @@ export async function createThreadedArena(capacity: number, options: ThreadOptio
 
   /** Runs the recorded calls: split between the threads when armed and large enough, else alone. */
   const run = (): void => {
-    const n = calls;
-    lastTotal = total;
+    const n = calls, elements = total;
     calls = 0;
     total = 0;
     I[H.CALLS] = n;
-    I[H.TOTAL] = lastTotal;
-    const wasArmed = armed, parallel = armed && lastTotal >= minParallel;
+    I[H.TOTAL] = elements;
+    const wasArmed = armed, parallel = armed && elements >= minParallel;
+    if (parallel) clearFault();
     if (wasArmed) {
       armed = false;
       Atomics.store(I, H.GO, parallel ? gen : -gen);
@@ -457,6 +478,16 @@ export async function createThreadedArena(capacity: number, options: ThreadOptio
     encodeCall(param, grad, state, hyper, I, LAYOUT.ints + calls * INTS, F, LAYOUT.floats + calls * FLOATS);
     calls++;
     total += param.length;
+    stepTotal += param.length;
+  };
+
+  /** Lets armed workers go back to sleep without stepping (a call that threw before running). */
+  const release = (): void => {
+    if (!armed) return;
+    armed = false;
+    Atomics.store(I, H.GO, -gen);
+    Atomics.notify(I, H.GO);
+    if (!wait(H.DONE, T - 1, performance.now() + timeout)) lost = `${T - 1 - Atomics.load(I, H.DONE)} of ${T - 1} workers did not finish within ${timeout} ms`;
   };
 
   const arena: ThreadedArena = {
@@ -481,17 +512,26 @@ export async function createThreadedArena(capacity: number, options: ThreadOptio
       // A call of its own (not from RMSProp.step): armed before anything changes.
       if (lost !== null && !closed) throw lostError(false);
       if (param.length >= minParallel) arm();
-      record(param as Float32Array, grad as Float32Array, state as RMSPropState<Float32Array>, hyper);
+      try {
+        record(param as Float32Array, grad as Float32Array, state as RMSPropState<Float32Array>, hyper);
+      } catch (e) {
+        release();
+        throw e;
+      }
       run();
       return true;
     },
     begin(): void {
+      if (recording) throw new Error('ThreadedArena.begin: called again before end(): a step is being recorded (only RMSProp.step calls begin and end)');
       if (lost !== null && !closed) throw lostError(false);
       if (lastTotal >= minParallel) arm();
       recording = true;
+      stepTotal = 0;
     },
     end(): void {
+      if (!recording) return;
       recording = false;
+      lastTotal = stepTotal;
       if (calls > 0 || armed) run();
     },
     close(): void {
@@ -552,14 +592,3 @@ function encodeCall(param: Float32Array, grad: Float32Array, state: RMSPropState
   F[f + 10] = hyper.lrInMomentum ? lr : 1;
   F[f + 11] = hyper.lrInMomentum ? 1 : lr;
 }
-
-/**
- * Test hook: the next parallel step (of any threaded arena) has its workers fail (`'fault'`: they throw inside the step) or end
- * without a word (`'die'`). Not exported from any entry point.
- *
- * @internal
- */
-export function injectFault(kind: 'fault' | 'die'): void {
-  pendingFault = kind === 'fault' ? CMD.FAULT : CMD.DIE;
-}
-let pendingFault = 0;

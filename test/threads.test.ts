@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RMSProp, createArena, createState, rmspropDefaults } from '../src/index.js';
 import type { Arena, RMSPropHyper, RMSPropOptions, RMSPropState } from '../src/index.js';
-import { createThreadedArena, injectFault } from '../src/threads.js';
+import { createThreadedArena } from '../src/threads.js';
+import { injectFault } from '../src/threads-faults.js';
 import type { ThreadedArena } from '../src/threads.js';
 import { label, switchCombinations } from './support/configs.js';
 import { normals, rng } from './support/random.js';
@@ -194,6 +195,53 @@ describe.runIf(inNode)('faults', () => {
     }
   });
 
+  it('decides to wake the workers from the whole step, not its last batch of 1 024 calls', async () => {
+    const arena = await createThreadedArena(6 * (1024 * 2000 + 4) + 8192, { threads: 2 });
+    try {
+      const params = [...Array.from({ length: 1024 }, () => 2000), 4].map((k) => ({ data: arena.alloc(k).fill(1), grad: arena.alloc(k).fill(0.5) }));
+      const opt = new RMSProp(params, { arena, nonFinite: 'apply' });
+      opt.step();
+      opt.step(); // the step before was large: this one is split, and the next too
+      injectFault('fault');
+      expect(() => opt.step()).toThrow(/worker 1 failed: a fault injected by a test/);
+    } finally {
+      arena.close();
+    }
+  });
+
+  it('begin() twice is an immediate error that leaves the arena working', async () => {
+    const arena = await createThreadedArena(5 * n + 64, { threads: 2, minParallel: 0, timeout: 3000 });
+    try {
+      const w = { data: arena.alloc(n).fill(1), grad: arena.alloc(n).fill(0.5) };
+      const opt = new RMSProp([w], { arena });
+      opt.step();
+      arena.begin();
+      const t = performance.now();
+      expect(() => opt.step()).toThrow(/ThreadedArena\.begin: called again before end\(\): a step is being recorded/);
+      expect(performance.now() - t).toBeLessThan(1000);
+      arena.end();
+      expect(opt.step()).toBe(true);
+    } finally {
+      arena.close();
+    }
+  });
+
+  it('a direct step that throws after waking the workers lets them go: the next step is not blamed on them', async () => {
+    const arena = await createThreadedArena(6 * n + 64, { threads: 2, minParallel: 0, timeout: 3000 });
+    try {
+      const p = arena.alloc(n).fill(1), g = arena.alloc(n).fill(0.5);
+      const state = Object.freeze(createState(p, rmspropDefaults, (like) => arena.alloc(like.length)));
+      expect(() => arena.step(p, g, state, rmspropDefaults)).toThrow(TypeError); // ++state.step on a frozen object
+      const w = { data: arena.alloc(n).fill(1), grad: arena.alloc(n).fill(0.5) };
+      const opt = new RMSProp([w], { arena });
+      const t = performance.now();
+      expect(opt.step()).toBe(true);
+      expect(performance.now() - t).toBeLessThan(1000);
+    } finally {
+      arena.close();
+    }
+  });
+
   it('close() is idempotent, reports closed, is Symbol.dispose, and later steps give the same bits alone', async () => {
     const arena = await createThreadedArena(1000, { threads: 2, minParallel: 0 });
     expect(arena.closed).toBe(false);
@@ -230,7 +278,8 @@ describe('createThreadedArena', () => {
     [{ threads: '2' }, /invalid threads: .* got string "2"/],
     [{}, /invalid threads: .* got undefined/],
     [{ threads: 2, minParallel: -1 }, /invalid minParallel: expected a whole number >= 0, got -1/],
-    [{ threads: 2, timeout: 0 }, /invalid timeout: expected a number of milliseconds > 0, got 0/],
+    [{ threads: 2, timeout: 0 }, /invalid timeout: expected a number of milliseconds > 0 and at most 2\^31, got 0/],
+    [{ threads: 2, minparallel: 3 }, /createThreadedArena: unknown option "minparallel"; the options are threads, minParallel, timeout/],
     [null, /createThreadedArena: invalid options: expected an object with threads, got null/],
   ])('refuses %j, naming the option', async (options, message) => {
     await expect(createThreadedArena(1000, options as never)).rejects.toThrow(message);
