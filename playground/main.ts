@@ -115,7 +115,7 @@ function applyObjective(o: Objective): void {
   setLr(o.lr.rmsprop);
   setAdamLr(o.lr.adam);
   setSgdLr(o.lr.sgd);
-  map.setObjective(o, ui.map.parentElement!.clientWidth);
+  drawContours();
   restart();
 }
 
@@ -251,13 +251,18 @@ function tick(): void {
 
 /** New width: the canvases are sized and drawn again; the run, its step and play state stay. */
 function layout(): void {
+  drawContours();
+  fitLoss();
+  schedule();
+}
+
+/** Sizes the map for the column's width and draws the objective's contours (measured for the bench). */
+function drawContours(): void {
   width = ui.map.parentElement!.clientWidth;
   const t = performance.now();
   map.setObjective(objective, width);
   performance.clearMeasures('contours');
   performance.measure('contours', { start: t, end: performance.now() });
-  fitLoss();
-  schedule();
 }
 
 // ---- events ------------------------------------------------------------------------------------
@@ -318,5 +323,4 @@ if (globalThis.matchMedia?.('(prefers-reduced-motion: reduce)').matches) ui.spee
 applyPreset('pytorch');
 ui.preset.value = 'pytorch';
 ui.momentum.value = '0.9';
-width = ui.map.parentElement!.clientWidth;
 applyObjective(objectives[0]!);
