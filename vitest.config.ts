@@ -20,7 +20,7 @@ if (!withBrowser) {
 
 // Tests that need Node itself: npm pack, tsc, TypeDoc, wabt over the repository's files, the
 // convergence study (it reads its datasets from disk).
-const NODE_ONLY = ['test/node.test.ts', 'test/package.test.ts', 'test/docs.test.ts', 'test/wasm-module.test.ts', 'test/convergence.test.ts', 'test/playground.test.ts', 'test/threads-page.test.ts'];
+const NODE_ONLY = ['test/node.test.ts', 'test/package.test.ts', 'test/docs.test.ts', 'test/wasm-module.test.ts', 'test/convergence.test.ts', 'test/convergence-recurrent.test.ts', 'test/playground.test.ts', 'test/threads-page.test.ts'];
 
 const browserProject: TestProjectInlineConfiguration = {
   extends: true,

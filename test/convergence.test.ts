@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { param } from '../bench/convergence/autodiff.js';
 import { runAll } from '../bench/convergence/pool.js';
 import type { Problem } from '../bench/convergence/problems.js';
-import { curvesPlot, keptReading, markdown, summaryTable, sweepPlot } from '../bench/convergence/report.js';
-import { OPTIMIZERS, run } from '../bench/convergence/run.js';
+import { curvesPlot, feedForwardPart, keptReading, summaryTable, sweepPlot } from '../bench/convergence/report.js';
+import { OPTIMIZERS, RECURRENT_OPTIMIZERS, run } from '../bench/convergence/run.js';
 import type { RunResult } from '../bench/convergence/run.js';
 import { makePlan } from '../bench/convergence/setup.js';
 import { LRS, analyse, decades, quantile, spread, tasks } from '../bench/convergence/study.js';
@@ -90,7 +90,7 @@ describe('one run', () => {
   });
 
   it('is deterministic for a seed, and seeds differ', () => {
-    const [rosenbrock, spirals] = makePlan({ quick: true, only: ['rosenbrock', 'spirals'] }).problems;
+    const [rosenbrock, spirals] = makePlan({ suite: 'feed-forward', quick: true, only: ['rosenbrock', 'spirals'] }).problems;
     const a = run(spirals!, byId('rmsprop'), 0.01, 3);
     expect(run(spirals!, byId('rmsprop'), 0.01, 3)).toEqual(a);
     expect(run(spirals!, byId('rmsprop'), 0.01, 4).curve).not.toEqual(a.curve);
@@ -98,7 +98,7 @@ describe('one run', () => {
   });
 
   it('gives RMSProp the same updates inside and outside the SIMD arena, to float32 rounding', () => {
-    const quad = makePlan({ quick: true, only: ['quadratic'] }).problems[0]!;
+    const quad = makePlan({ suite: 'feed-forward', quick: true, only: ['quadratic'] }).problems[0]!;
     const rmsprop = byId('rmsprop');
     const inArena = run(quad, rmsprop, 0.01, 1);
     const plain = run(quad, { ...rmsprop, arena: false }, 0.01, 1);
@@ -152,6 +152,8 @@ describe('reading the runs', () => {
       accuracy: null,
       rises: 0,
       diverged: false,
+      stalled: false,
+      gradNorms: null,
     });
     const plan: Plan = { problems: [parabola, parabola], optimizers: [byId('sgd')], lrs: [0.1, 1, 10], seeds: [1, 2, 3] };
     const results = [
@@ -178,7 +180,7 @@ describe('reading the runs', () => {
 
 describe('the real datasets', () => {
   it('digits: 1797 8x8 images, 10 classes; breast cancer: 569 rows, 30 features, 212 malignant', () => {
-    const plan = makePlan({ quick: false, only: ['digits', 'breast-cancer'] });
+    const plan = makePlan({ suite: 'feed-forward', quick: false, only: ['digits', 'breast-cancer'] });
     const [digits, cancer] = plan.problems;
     expect(digits!.description).toContain('1438 training, 359 held out');
     expect(cancer!.description).toContain('455 training, 114 held out');
@@ -190,15 +192,17 @@ describe('the real datasets', () => {
   });
 
   it('rejects an unknown problem id and lists the known ones', () => {
-    expect(() => makePlan({ quick: true, only: ['mnist'] })).toThrow(
-      'unknown problem mnist; the problems: quadratic, quadratic-rotated, rosenbrock, spirals, digits, breast-cancer',
+    expect(() => makePlan({ suite: 'feed-forward', quick: true, only: ['mnist'] })).toThrow(
+      'unknown problem mnist; the problems: quadratic, quadratic-rotated, rosenbrock, spirals, digits, breast-cancer, adding-rnn, adding-lstm, digits-rnn, digits-lstm',
     );
+    // A problem of the other suite is no error: that suite's plan has it, this one's does not.
+    expect(makePlan({ suite: 'feed-forward', quick: true, only: ['adding-lstm'] }).problems).toEqual([]);
   });
 });
 
 describe('a small study, end to end', () => {
   it('runs, analyses and writes every table and plot, the same on a second run', async () => {
-    const settings = { quick: true, only: ['quadratic', 'breast-cancer'] };
+    const settings = { suite: 'feed-forward' as const, quick: true, only: ['quadratic', 'breast-cancer'] };
     const plan = makePlan(settings);
     const list = tasks(plan);
     let calls = 0;
@@ -206,7 +210,7 @@ describe('a small study, end to end', () => {
     expect(calls).toBe(list.length);
     const analysed = analyse(plan, results);
     const info = { command: 'npm start -- --quick', node: 'v20', cpu: 'test CPU', date: '2026-01-01', seconds: 1, workers: 1 };
-    const doc = markdown(analysed, plan, info, keptReading('<!-- reading:start -->\nkept text\n<!-- reading:end -->'));
+    const doc = feedForwardPart(analysed, plan, info, keptReading('<!-- reading:start -->\nkept text\n<!-- reading:end -->'));
     expect(doc).toContain('\nkept text\n');
     for (const o of OPTIMIZERS) expect(doc).toContain(`| ${o.label} |`);
     expect(doc).toContain('(convergence/quadratic-curves.svg)');
@@ -221,23 +225,39 @@ describe('a small study, end to end', () => {
     }
     // Deterministic: the same runs give the same document.
     const again = analyse(plan, await runAll(plan, settings, list, 0, () => {}));
-    expect(markdown(again, plan, info, keptReading(null))).toBe(markdown(analysed, plan, info, keptReading(null)));
+    expect(feedForwardPart(again, plan, info, keptReading(null))).toBe(feedForwardPart(analysed, plan, info, keptReading(null)));
   });
 });
 
 describe('docs/convergence.md', () => {
   const docs = new URL('../docs/', import.meta.url);
   const doc = readFileSync(new URL('convergence.md', docs), 'utf8');
+  const part = (suite: string): string => doc.match(new RegExp(`<!-- part:${suite}:start -->\\n([\\s\\S]*?)<!-- part:${suite}:end -->`))?.[1] ?? '';
 
-  it('is the full study: every problem, optimizer and plot of the plan, and a hand-written reading', () => {
-    const plan = makePlan({ quick: false, only: [] });
-    expect(doc).toContain(`${plan.problems.length} problems × ${plan.optimizers.length} optimizers × ${LRS.length} learning rates × 5 seeds`);
-    for (const p of plan.problems) expect(doc).toContain(`### ${p.title}\n\n${p.description}`);
-    for (const o of OPTIMIZERS) expect(doc).toContain(`| ${o.label} |`);
-    const reading = keptReading(doc);
-    expect(reading).toContain('when should I use RMSProp rather than Adam?');
+  it('has the full feed-forward study: every problem, optimizer and plot of the plan, and a hand-written reading', () => {
+    const plan = makePlan({ suite: 'feed-forward', quick: false, only: [] });
+    const ff = part('feed-forward');
+    expect(ff).toContain(`${plan.problems.length} problems × ${plan.optimizers.length} optimizers × ${LRS.length} learning rates × 5 seeds`);
+    for (const p of plan.problems) expect(ff).toContain(`### ${p.title}\n\n${p.description}`);
+    for (const o of OPTIMIZERS) expect(ff).toContain(`| ${o.label} |`);
+    expect(keptReading(doc, 'feed-forward')).toContain('when should I use RMSProp rather than Adam?');
+  });
+
+  it('has the full recurrent study: every problem, all fourteen optimizers, four plots each, and a reading', () => {
+    const plan = makePlan({ suite: 'recurrent', quick: false, only: [] });
+    const rec = part('recurrent');
+    expect(rec).toContain(`Run: \`npm start -- --recurrent\``);
+    expect(rec).toContain(`${plan.problems.length} problems × ${plan.optimizers.length} optimizers × ${LRS.length} learning rates × 5 seeds`);
+    for (const p of plan.problems) expect(rec).toContain(`### ${p.title}\n\n${p.description}`);
+    for (const o of RECURRENT_OPTIMIZERS) expect(rec).toContain(`| ${o.label} |`);
+    expect(keptReading(doc, 'recurrent')).not.toContain('No reading yet');
+  });
+
+  it('links every plot in docs/convergence/, and only those', () => {
     const linked = [...doc.matchAll(/\]\(convergence\/([\w-]+\.svg)\)/g)].map((m) => m[1]!).sort();
     expect(linked).toEqual(readdirSync(new URL('convergence/', docs)).sort());
-    expect(linked.length).toBe(2 * plan.problems.length);
+    const ff = makePlan({ suite: 'feed-forward', quick: false, only: [] }).problems.length;
+    const rec = makePlan({ suite: 'recurrent', quick: false, only: [] }).problems.length;
+    expect(linked.length).toBe(2 * ff + 4 * rec);
   });
 });

@@ -61,8 +61,11 @@ export function constant(rows: number, cols: number, values: ArrayLike<number>):
   return t;
 }
 
-/** Output of an op on `inputs`: needs a gradient when any input does. */
-function result(rows: number, cols: number, inputs: readonly Tensor[], backwardFn: (out: Tensor) => void): Tensor {
+/**
+ * Output of an op on `inputs` (rows x cols, data to be filled by the caller): needs a gradient
+ * when any input does, and then `backwardFn(out)` sends `out.grad` back into the inputs' grads.
+ */
+export function result(rows: number, cols: number, inputs: readonly Tensor[], backwardFn: (out: Tensor) => void): Tensor {
   const requiresGrad = inputs.some((t) => t.requiresGrad);
   let out: Tensor | null = null;
   out = new Tensor(rows, cols, requiresGrad, inputs, requiresGrad ? () => backwardFn(out!) : null);
@@ -143,6 +146,19 @@ export function add(a: Tensor, b: Tensor): Tensor {
     }
   });
   for (let i = 0; i < out.data.length; i++) out.data[i] = a.data[i]! + b.data[broadcast ? i % n : i]!;
+  return out;
+}
+
+/** Rows `start` to `start + count - 1` of `a` (the last time step of a sequence, say). */
+export function sliceRows(a: Tensor, start: number, count: number): Tensor {
+  if (!(Number.isInteger(start) && Number.isInteger(count) && start >= 0 && count >= 1 && start + count <= a.rows)) {
+    throw new RangeError(`sliceRows: rows ${start} to ${start + count - 1} of a ${a.rows}x${a.cols} tensor`);
+  }
+  const from = start * a.cols;
+  const out = result(count, a.cols, [a], (o) => {
+    for (let i = 0; i < o.grad.length; i++) a.grad[from + i] = a.grad[from + i]! + o.grad[i]!;
+  });
+  out.data.set(a.data.subarray(from, from + count * a.cols));
   return out;
 }
 

@@ -1,75 +1,144 @@
 // `npm start`: the convergence study. Trains every problem with every optimizer over a grid of
 // learning rates and seeds, prints a summary, and writes docs/convergence.md with SVG plots.
 //
-//   npm start                      the full study (a few minutes on 2 cores), into docs/
-//   npm start -- --quick           a small version (seconds), into build/convergence-quick/
-//   npm start -- --problems a,b    only some problems (ids: quadratic, quadratic-rotated,
-//                                  rosenbrock, spirals, digits, breast-cancer)
+//   npm start                      the feed-forward part (a few minutes on 2 cores), into docs/
+//   npm start -- --recurrent       the recurrent part (about an hour on 2 cores), into docs/
+//   npm start -- --quick           both parts, small (a minute or two), into build/convergence-quick/
+//   npm start -- --problems a,b    only some problems, of either part (ids: quadratic,
+//                                  quadratic-rotated, rosenbrock, spirals, digits, breast-cancer,
+//                                  adding-rnn, adding-lstm, digits-rnn, digits-lstm)
 //   npm start -- --workers N       worker threads (default: one per core; 0 = this thread)
 //   npm start -- --out DIR         where the Markdown goes (plots in DIR/convergence/)
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+//   npm start -- --reuse           take a part's runs from the last run's record in build/ when its
+//                                  plan is the same (to rewrite the report without training again)
+//
+// Each part of docs/convergence.md is rewritten only by the run that makes it; the other part and
+// the hand-written readings are kept.
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runAll } from './pool.js';
-import { keptReading, markdown, plotFiles, summaryTable, curvesPlot, sweepPlot } from './report.js';
-import { makePlan } from './setup.js';
-import type { Settings } from './setup.js';
+import { document, feedForwardPart, keptReading, plotFiles, summaryTable, curvesPlot, sweepPlot } from './report.js';
+import { recurrentPart, recurrentPlots } from './report-recurrent.js';
+import type { RunResult } from './run.js';
+import { makePlan, suitesOf } from './setup.js';
+import type { Settings, Suite } from './setup.js';
 import { analyse, tasks } from './study.js';
+import type { Plan } from './study.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    recurrent: { type: 'boolean', default: false },
     problems: { type: 'string', default: '' },
     workers: { type: 'string', default: String(availableParallelism()) },
     out: { type: 'string' },
+    reuse: { type: 'boolean', default: false },
   },
 });
-const settings: Settings = { quick: values.quick, only: values.problems.split(',').filter((s) => s !== '') };
+const only = values.problems.split(',').filter((s) => s !== '');
+const suites: Suite[] = only.length > 0 ? suitesOf(only) : values.quick ? ['feed-forward', 'recurrent'] : [values.recurrent ? 'recurrent' : 'feed-forward'];
 const workers = Number(values.workers);
 if (!Number.isInteger(workers) || workers < 0) throw new Error(`--workers: expected a whole number >= 0, got ${values.workers}`);
-const out = resolve(root, values.out ?? (settings.quick ? 'build/convergence-quick' : 'docs'));
-
-const plan = makePlan(settings);
-const list = tasks(plan);
-const tty = process.stdout.isTTY;
-console.log(
-  `Convergence study${settings.quick ? ' (quick)' : ''}: ${plan.problems.length} problems x ${plan.optimizers.length} optimizers x ${plan.lrs.length} learning rates x ${plan.seeds.length} seeds = ${list.length} runs on ${workers || 1} thread(s)`,
-);
-const started = performance.now();
-let lastShown = -1;
-const results = await runAll(plan, settings, list, workers, (done, total, task) => {
-  const seconds = (performance.now() - started) / 1000;
-  const what = `${plan.problems[task.problem]!.id} / ${plan.optimizers[task.optimizer]!.id}`;
-  if (tty) {
-    const bar = '#'.repeat(Math.round((30 * done) / total)).padEnd(30, '.');
-    process.stdout.write(`\r[${bar}] ${done}/${total} runs, ${seconds.toFixed(0)} s, ${what}`.padEnd(100));
-    if (done === total) process.stdout.write('\n');
-  } else if (Math.floor((10 * done) / total) > lastShown) {
-    lastShown = Math.floor((10 * done) / total);
-    console.log(`${String(Math.round((100 * done) / total)).padStart(3)}%  ${done}/${total} runs, ${seconds.toFixed(0)} s`);
-  }
-});
-const seconds = (performance.now() - started) / 1000;
-const analysed = analyse(plan, results);
-console.log(summaryTable(analysed));
-
-mkdirSync(join(out, 'convergence'), { recursive: true });
-for (const r of analysed) {
-  const f = plotFiles(r);
-  writeFileSync(join(out, 'convergence', f.curves), curvesPlot(r));
-  writeFileSync(join(out, 'convergence', f.sweep), sweepPlot(r, plan));
-}
+const out = resolve(root, values.out ?? (values.quick ? 'build/convergence-quick' : 'docs'));
 const doc = join(out, 'convergence.md');
 let existing: string | null = null;
 try {
   existing = readFileSync(doc, 'utf8');
 } catch {
-  // first run: no reading to keep
+  // first run: nothing to keep
 }
 const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
-const command = `npm start${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
-const info = { command, node: process.version, cpu: `${cpu} (${availableParallelism()} cores)`, date: new Date().toISOString().slice(0, 10), seconds, workers: workers || 1 };
-writeFileSync(doc, markdown(analysed, plan, info, keptReading(existing)));
-console.log(`\n${list.length} runs in ${seconds.toFixed(0)} s. Wrote ${doc} and ${analysed.length * 2} plots in ${join(out, 'convergence')}/`);
+
+/** The command that makes a part's numbers: the flags that choose runs (not --out, --workers, --reuse). */
+function commandFor(suite: Suite): string {
+  const flags = [values.quick ? '--quick' : '', suite === 'recurrent' && !values.quick && only.length === 0 ? '--recurrent' : '', only.length > 0 ? `--problems ${only.join(',')}` : ''];
+  const given = flags.filter((f) => f !== '');
+  return `npm start${given.length > 0 ? ' -- ' + given.join(' ') : ''}`;
+}
+mkdirSync(join(out, 'convergence'), { recursive: true });
+
+/** What identifies a plan's runs, for --reuse: everything that decides them except the code. */
+function fingerprint(plan: Plan): string {
+  return JSON.stringify({
+    problems: plan.problems.map((p) => [p.id, p.steps, p.evalEvery, p.target]),
+    optimizers: plan.optimizers.map((o) => o.id),
+    lrs: plan.lrs,
+    seeds: plan.seeds,
+  });
+}
+
+/** JSON has no Infinity or NaN: they are written as strings. */
+const encode = (_: string, v: unknown): unknown => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
+const decode = (_: string, v: unknown): unknown => (v === 'Infinity' || v === '-Infinity' || v === 'NaN' ? Number(v) : v);
+
+/** Runs one part (or takes its runs from the record of the last run) and returns its Markdown. */
+async function runSuite(suite: Suite): Promise<string> {
+  const settings: Settings = { suite, quick: values.quick, only };
+  const plan = makePlan(settings);
+  const list = tasks(plan);
+  const record = join(root, 'build', `convergence-runs-${suite}${values.quick ? '-quick' : ''}.json`);
+  const print = (s: string): void => void process.stdout.write(s);
+  print(
+    `\nConvergence study, ${suite} part${values.quick ? ' (quick)' : ''}: ${plan.problems.length} problems x ${plan.optimizers.length} optimizers x ${plan.lrs.length} learning rates x ${plan.seeds.length} seeds = ${list.length} runs on ${workers || 1} thread(s)\n`,
+  );
+  const started = performance.now();
+  let results: RunResult[] | null = null;
+  let seconds = 0;
+  let date = new Date();
+  let threads = workers || 1;
+  if (values.reuse) {
+    try {
+      const saved = JSON.parse(readFileSync(record, 'utf8'), decode) as { fingerprint: string; seconds: number; workers: number; results: RunResult[] };
+      if (saved.fingerprint === fingerprint(plan)) {
+        results = saved.results;
+        seconds = saved.seconds;
+        threads = saved.workers;
+        date = statSync(record).mtime;
+        print(`reusing the ${results.length} runs recorded in ${record}\n`);
+      }
+    } catch {
+      // no record: run
+    }
+  }
+  if (results === null) {
+    const tty = process.stdout.isTTY;
+    let lastShown = -1;
+    results = await runAll(plan, settings, list, workers, (done, total, task) => {
+      const s = (performance.now() - started) / 1000;
+      const what = `${plan.problems[task.problem]!.id} / ${plan.optimizers[task.optimizer]!.id}`;
+      if (tty) {
+        const bar = '#'.repeat(Math.round((30 * done) / total)).padEnd(30, '.');
+        print(`\r[${bar}] ${done}/${total} runs, ${s.toFixed(0)} s, ${what}`.padEnd(100));
+        if (done === total) print('\n');
+      } else if (Math.floor((10 * done) / total) > lastShown) {
+        lastShown = Math.floor((10 * done) / total);
+        print(`${String(Math.round((100 * done) / total)).padStart(3)}%  ${done}/${total} runs, ${s.toFixed(0)} s\n`);
+      }
+    });
+    seconds = (performance.now() - started) / 1000;
+    mkdirSync(join(root, 'build'), { recursive: true });
+    writeFileSync(record, JSON.stringify({ fingerprint: fingerprint(plan), seconds, workers: workers || 1, results }, encode));
+  }
+  const analysed = analyse(plan, results);
+  print(summaryTable(analysed) + '\n');
+  const info = { command: commandFor(suite), node: process.version, cpu: `${cpu} (${availableParallelism()} cores)`, date: date.toISOString().slice(0, 10), seconds, workers: threads };
+  if (suite === 'recurrent') {
+    for (const r of analysed) for (const [file, svg] of recurrentPlots(r, plan)) writeFileSync(join(out, 'convergence', file), svg);
+    return recurrentPart(analysed, plan, info, keptReading(existing, suite));
+  }
+  for (const r of analysed) {
+    const f = plotFiles(r);
+    writeFileSync(join(out, 'convergence', f.curves), curvesPlot(r));
+    writeFileSync(join(out, 'convergence', f.sweep), sweepPlot(r, plan));
+  }
+  return feedForwardPart(analysed, plan, info, keptReading(existing, suite));
+}
+
+const parts: Partial<Record<Suite, string>> = {};
+const started = performance.now();
+for (const suite of suites) parts[suite] = await runSuite(suite);
+writeFileSync(doc, document(parts, existing));
+console.log(`\n${suites.join(' and ')} part${suites.length > 1 ? 's' : ''} in ${((performance.now() - started) / 1000).toFixed(0)} s. Wrote ${doc} and its plots in ${join(out, 'convergence')}/`);

@@ -17,6 +17,11 @@ export interface Instance {
   trainLoss(): number;
   /** Share of the held-out split classified correctly; absent for problems without data. */
   heldOutAccuracy?(): number;
+  /**
+   * Recurrent problems: ‖d loss / d h_t‖ for every time step t of the last `lossAndGrad`'s
+   * backward pass (see recurrent.ts).
+   */
+  gradNorms?(): Float64Array;
 }
 
 export interface Problem {
@@ -32,6 +37,11 @@ export interface Problem {
   readonly target: number;
   /** Whole training set each step (then every step's loss is exact and oscillation is per step). */
   readonly fullBatch: boolean;
+  /**
+   * Recurrent problems: the loss of the best constant prediction. A run that ends above 90% of it
+   * has stalled (learned next to nothing).
+   */
+  readonly plateau?: number;
   create(seed: number, alloc: Alloc): Instance;
 }
 
@@ -223,7 +233,8 @@ function accuracy(logits: Tensor, labels: Uint8Array): number {
   return right / logits.rows;
 }
 
-interface Split {
+/** A dataset's training and held-out parts. */
+export interface Split {
   readonly train: Dataset;
   readonly test: Dataset;
 }
@@ -338,9 +349,14 @@ function standardize(data: Split): Split {
   return { train: scale(data.train), test: scale(data.test) };
 }
 
-/** The study's problems, in report order. */
+/** The digits' fixed 80/20 split, pixels scaled to [0, 1]. */
+export function digitsSplit(data: Datasets): Split {
+  return split({ ...data.digits, x: data.digits.x.map((v) => v / 16) });
+}
+
+/** The study's feed-forward problems, in report order (the recurrent ones: sequences.ts). */
 export function problems(data: Datasets): Problem[] {
-  const digits = split({ ...data.digits, x: data.digits.x.map((v) => v / 16) });
+  const digits = digitsSplit(data);
   const cancer = standardize(split(data.breastCancer));
   return [
     quadratic(false),

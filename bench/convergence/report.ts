@@ -1,5 +1,6 @@
 // Writes what the study found: a summary table for the terminal, SVG plots, and the Markdown of
 // docs/convergence.md. Pure functions from the analysed results to strings.
+import type { Suite } from './setup.js';
 import type { Plan, ProblemResult, Entry, Spread } from './study.js';
 import { decades, spread } from './study.js';
 import { linePlot } from './svg.js';
@@ -18,9 +19,23 @@ export function lrText(lr: number): string {
   return lr < 1e-3 ? lr.toExponential().replace('e+', 'e') : String(lr);
 }
 
-const steps = (s: number): string => (s === Infinity ? '—' : String(Math.round(s)));
-const pct = (x: number): string => `${(100 * x).toFixed(x < 0.1 && x > 0 ? 1 : 0)}%`;
+/** A step count; Infinity (never) as "—". */
+export const steps = (s: number): string => (s === Infinity ? '—' : String(Math.round(s)));
+/** A share as a percentage. */
+export const pct = (x: number): string => `${(100 * x).toFixed(x < 0.1 && x > 0 ? 1 : 0)}%`;
 const range = (s: Spread, f: (x: number) => string): string => (s.min === s.max ? f(s.median) : `${f(s.median)} [${f(s.min)}–${f(s.max)}]`);
+
+/** The entry's tuned median steps to target, Infinity when most seeds do not reach it. */
+export const tunedSteps = (e: Entry): number => (2 * e.best.reached > e.best.runs.length ? e.best.stepsToTarget.median : Infinity);
+
+/** Shares of an entry's runs over the whole grid (every lr and seed) that diverged and that stalled. */
+export function failures(e: Entry): { diverged: number; stalled: number } {
+  const runs = e.cells.reduce((n, c) => n + c.runs.length, 0);
+  return {
+    diverged: e.cells.reduce((n, c) => n + c.diverged, 0) / runs,
+    stalled: e.cells.reduce((n, c) => n + c.stalled, 0) / runs,
+  };
+}
 
 /** The reached / seeds count, when not every seed reached the target. */
 function stepsCell(e: Entry): string {
@@ -55,6 +70,12 @@ function columns(result: ProblemResult): Column[] {
   cols.push(
     { head: 'loss rises', value: (e) => pct(e.best.rises.median) },
     { head: 'lrs reaching target', value: goodRange },
+    ...(result.problem.plateau === undefined
+      ? []
+      : [
+          { head: 'diverged (all lrs)', value: (e: Entry) => pct(failures(e).diverged) },
+          { head: 'stalled (all lrs)', value: (e: Entry) => pct(failures(e).stalled) },
+        ]),
     { head: 'final loss at default lr', value: (e) => (e.atDefault === null ? 'n/a' : `${num(e.atDefault.finalLoss.median)} (lr ${lrText(e.atDefault.lr)})`) },
   );
   return cols;
@@ -76,7 +97,7 @@ export function summaryTable(results: readonly ProblemResult[]): string {
   return out.join('\n');
 }
 
-function markdownTable(result: ProblemResult): string {
+export function markdownTable(result: ProblemResult): string {
   const cols = columns(result);
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
   return [line(cols.map((c) => c.head)), line(cols.map(() => '---')), ...result.entries.map((e) => line(cols.map((c) => c.value(e))))].join('\n');
@@ -95,7 +116,7 @@ function lossRange(result: ProblemResult, medians: readonly number[], headroom: 
   return [10 ** Math.floor(Math.log10(bottom)), 10 ** Math.ceil(Math.log10(top))];
 }
 
-/** Loss curves of every optimizer at its tuned learning rate: median over seeds, min–max band. */
+/** Loss curves of every optimizer (of `result.entries`) at its tuned learning rate: median over seeds, min–max band. */
 export function curvesPlot(result: ProblemResult): string {
   const p = result.problem;
   const series = result.entries.map((e) => {
@@ -123,8 +144,8 @@ export function curvesPlot(result: ProblemResult): string {
   });
 }
 
-/** Final loss against learning rate for every optimizer: median over seeds, min–max band. */
-export function sweepPlot(result: ProblemResult, plan: Plan): string {
+/** Final loss against learning rate for every optimizer (of `result.entries`): median over seeds, min–max band. */
+export function sweepPlot(result: ProblemResult, plan: Plan, subtitle = ''): string {
   const p = result.problem;
   const series = result.entries.map((e) => ({
     label: e.optimizer.label,
@@ -137,7 +158,7 @@ export function sweepPlot(result: ProblemResult, plan: Plan): string {
   const lrs = plan.lrs;
   const target = { label: 'target', x: [Math.min(...lrs), Math.max(...lrs)], y: [p.target, p.target], color: '#888888', dashed: true };
   return linePlot([...series, target], {
-    title: `${p.title}: final loss after ${p.steps} updates against learning rate`,
+    title: `${p.title}: final loss after ${p.steps} updates against learning rate${subtitle}`,
     xLabel: 'learning rate',
     yLabel: 'final training loss',
     xLog: true,
@@ -154,8 +175,9 @@ export function plotFiles(result: ProblemResult): { curves: string; sweep: strin
 }
 
 /** Which optimizer did best on each problem, by each measure, as a Markdown table. */
-function scoreboard(results: readonly ProblemResult[]): string {
+export function scoreboard(results: readonly ProblemResult[]): string {
   const winner = (r: ProblemResult, key: (e: Entry) => number): string => {
+    // Ties are named together; "—" when no optimizer has a finite value.
     const best = Math.min(...r.entries.map(key));
     if (!Number.isFinite(best)) return '—';
     return r.entries.filter((e) => key(e) === best).map((e) => e.optimizer.label).join(', ');
@@ -164,7 +186,7 @@ function scoreboard(results: readonly ProblemResult[]): string {
   const rows = results.map((r) =>
     [
       r.problem.title,
-      winner(r, (e) => (2 * e.best.reached > e.best.runs.length ? e.best.stepsToTarget.median : Infinity)),
+      winner(r, tunedSteps),
       winner(r, (e) => e.best.finalLoss.median),
       winner(r, width),
       winner(r, (e) => e.atDefault?.finalLoss.median ?? Infinity),
@@ -199,8 +221,14 @@ export interface RunInfo {
   readonly workers: number;
 }
 
-/** The generated part of docs/convergence.md; `reading` is the hand-written interpretation kept from the last version. */
-export function markdown(results: readonly ProblemResult[], plan: Plan, info: RunInfo, reading: string): string {
+/** The Run: line of a part: what ran, where, how long. */
+export function runLine(plan: Plan, info: RunInfo): string {
+  const runs = plan.problems.length * plan.optimizers.length * plan.lrs.length * plan.seeds.length;
+  return `Run: \`${info.command}\` — Node ${info.node}, ${info.cpu}, ${info.date}; ${plan.problems.length} problems × ${plan.optimizers.length} optimizers × ${plan.lrs.length} learning rates × ${plan.seeds.length} seeds = ${runs} runs in ${Math.round(info.seconds)} s on ${info.workers} worker thread(s). Deterministic: the same command gives the same numbers.`;
+}
+
+/** The feed-forward part of docs/convergence.md; `reading` is the hand-written interpretation kept from the last version. */
+export function feedForwardPart(results: readonly ProblemResult[], plan: Plan, info: RunInfo, reading: string): string {
   const optimizers = plan.optimizers.map((o) => `${o.label} (default lr ${lrText(o.defaultLr)})`).join(', ');
   const defaults = 'The default learning rates are PyTorch\'s (RMSprop 0.01, Adam 0.001); PyTorch\'s SGD has none, and 0.01 stands in for it.';
   const sections = results.map((r) => {
@@ -221,12 +249,7 @@ export function markdown(results: readonly ProblemResult[], plan: Plan, info: Ru
   const spans = results
     .map((r) => `| ${r.problem.title} | ${r.entries.map((e) => (e.goodLrs.length === 0 ? '—' : decades(e.goodLrs).toFixed(1))).join(' | ')} |`)
     .join('\n');
-  return `# Convergence study: RMSProp against SGD, momentum and Adam
-
-<!-- Generated by \`${info.command}\` (bench/convergence/); the reading between the reading markers is
-hand-written and kept when the file is regenerated. -->
-
-Run: \`${info.command}\` — Node ${info.node}, ${info.cpu}, ${info.date}; ${plan.problems.length} problems × ${plan.optimizers.length} optimizers × ${plan.lrs.length} learning rates × ${plan.seeds.length} seeds = ${plan.problems.length * plan.optimizers.length * plan.lrs.length * plan.seeds.length} runs in ${Math.round(info.seconds)} s on ${info.workers} worker thread(s). Deterministic: the same command gives the same numbers.
+  return `${runLine(plan, info)}
 
 <!-- reading:start -->
 ${reading.trim()}
@@ -261,6 +284,37 @@ ${headToHead(results, plan)}
 ## Results per problem
 
 ${sections.join('\n\n')}
+`;
+}
+
+/** The parts of docs/convergence.md, in order, with the commands that make them. */
+const PARTS: readonly { readonly suite: Suite; readonly command: string }[] = [
+  { suite: 'feed-forward', command: 'npm start' },
+  { suite: 'recurrent', command: 'npm start -- --recurrent' },
+];
+
+const partPattern = (suite: Suite): RegExp => new RegExp(`<!-- part:${suite}:start -->\\n([\\s\\S]*?)<!-- part:${suite}:end -->`);
+
+/**
+ * The whole document: the parts made by this run, and the others kept from `existing` (the
+ * file as it was), or a line saying which command makes them.
+ */
+export function document(parts: Partial<Record<Suite, string>>, existing: string | null): string {
+  const body = PARTS.map(({ suite, command }) => {
+    const text = parts[suite] ?? existing?.match(partPattern(suite))?.[1] ?? `_Not run yet: \`${command}\`._\n`;
+    return `<!-- part:${suite}:start -->\n${text.trimEnd()}\n<!-- part:${suite}:end -->`;
+  });
+  return `# Convergence study: RMSProp against SGD, momentum and Adam
+
+<!-- Generated by \`npm start\` (the feed-forward part) and \`npm start -- --recurrent\` (the recurrent
+part), bench/convergence/; each run rewrites its own part and keeps the other, and the readings
+between the reading markers are hand-written and kept when the file is regenerated. -->
+
+Two parts: six small feed-forward problems (\`npm start\`, a few minutes), and
+[recurrent networks](#recurrent-networks) trained through time, where RMSProp made its name
+(\`npm start -- --recurrent\`, about an hour on 2 cores).
+
+${body.join('\n\n')}
 
 ## Data
 
@@ -271,8 +325,12 @@ attribution in [bench/data/](../bench/data/README.md).
 `;
 }
 
-/** The hand-written reading of an existing docs/convergence.md, or a placeholder. */
-export function keptReading(existing: string | null): string {
-  const m = existing?.match(/<!-- reading:start -->\n([\s\S]*?)<!-- reading:end -->/);
-  return m?.[1] ?? '_No reading yet: run the full study and write one here._\n';
+/** The reading markers of a part: `reading` (feed-forward, as before there were parts) and `reading:recurrent`. */
+export const readingMarker = (suite: Suite): string => (suite === 'feed-forward' ? 'reading' : `reading:${suite}`);
+
+/** The hand-written reading of a part of an existing docs/convergence.md, or a placeholder. */
+export function keptReading(existing: string | null, suite: Suite = 'feed-forward'): string {
+  const m = readingMarker(suite);
+  const found = existing?.match(new RegExp(`<!-- ${m}:start -->\\n([\\s\\S]*?)<!-- ${m}:end -->`));
+  return found?.[1] ?? '_No reading yet: run the full study and write one here._\n';
 }

@@ -1,5 +1,5 @@
 // One training run of the study: one problem, one optimizer, one learning rate, one seed.
-import { RMSProp, cosineAnnealing, createArena } from '../../src/index.js';
+import { RMSProp, clipGradNorm, cosineAnnealing, createArena, presets } from '../../src/index.js';
 import type { Arena } from '../../src/index.js';
 import { Adam, SGD } from './baselines.js';
 import type { Problem } from './problems.js';
@@ -18,6 +18,8 @@ export interface OptimizerSpec {
   readonly defaultLr: number;
   /** Whether its runs keep parameters in a SIMD arena (RMSProp's fast path). */
   readonly arena: boolean;
+  /** The total gradient norm is clipped to this before every step (`clipGradNorm`); absent: no clipping. */
+  readonly clip?: number;
   make(params: readonly { data: Float32Array; grad: Float32Array }[], lr: number, steps: number, arena?: Arena): Stepper;
 }
 
@@ -50,11 +52,53 @@ export const OPTIMIZERS: readonly OptimizerSpec[] = [
   },
 ];
 
-/** An arena with room for the parameters of `problem`, their grads and RMSProp's state. */
+/** RMSProp as Graves (2013) trained his recurrent networks: `presets.graves`, the grid's lr. */
+const GRAVES: OptimizerSpec = {
+  id: 'rmsprop-graves',
+  label: 'RMSProp, presets.graves',
+  defaultLr: 1e-4,
+  arena: true,
+  make: (p, lr, _steps, arena) => new RMSProp(p, { ...presets.graves, lr, ...inArena(arena) }),
+};
+
+/** The largest total gradient norm let through by the clipped variants. */
+export const CLIP_NORM = 1;
+
+/** `spec` with `clipGradNorm(params, 1.0)` between the backward pass and every step. */
+function clipped(spec: OptimizerSpec): OptimizerSpec {
+  return {
+    ...spec,
+    id: `${spec.id}-clip`,
+    label: `${spec.label}, clip ${CLIP_NORM.toFixed(1)}`,
+    clip: CLIP_NORM,
+    make(p, lr, steps, arena) {
+      const inner = spec.make(p, lr, steps, arena);
+      return {
+        step() {
+          clipGradNorm(p, CLIP_NORM);
+          inner.step();
+        },
+        zeroGrad: () => inner.zeroGrad(),
+      };
+    },
+  };
+}
+
+/**
+ * The optimizers of the recurrent problems: the study's six, RMSProp with `presets.graves`
+ * (centered, momentum 0.9, as Graves trained his RNNs), and each of those seven again with the
+ * total gradient norm clipped at 1.0 (`clipGradNorm`, torch's `clip_grad_norm_`).
+ */
+export const RECURRENT_OPTIMIZERS: readonly OptimizerSpec[] = [...OPTIMIZERS, GRAVES, ...[...OPTIMIZERS, GRAVES].map(clipped)];
+
+/**
+ * An arena with room for the parameters of `problem`, their grads and RMSProp's state (at most
+ * three buffers per parameter: square average, momentum and, centered, the gradient average).
+ */
 function arenaFor(problem: Problem, seed: number): Arena {
   // Count the values from a dry instance in plain buffers; every allocation rounds up to 4.
   const values = problem.create(seed, (n) => new Float32Array(n)).params.reduce((s, p) => s + ((p.data.length + 3) & ~3), 0);
-  return createArena(4 * values + 64);
+  return createArena(5 * values + 64);
 }
 
 /** The outcome of one run. */
@@ -79,6 +123,16 @@ export interface RunResult {
   readonly rises: number;
   /** Whether the loss became non-finite or grew past 1e6 times its start (the run stops there). */
   readonly diverged: boolean;
+  /**
+   * Problems with a plateau (the recurrent ones): whether the run ended, not diverged, with a loss
+   * at or above half the best constant prediction's (learned next to nothing).
+   */
+  readonly stalled: boolean;
+  /**
+   * Recurrent problems: ‖d loss / d h_t‖ for each time step t, at the first update and averaged
+   * over the last `evalEvery` updates made; null for the others.
+   */
+  readonly gradNorms: { readonly first: number[]; readonly last: number[] } | null;
 }
 
 /** Trains `problem` from seed `seed` with `optimizer` at learning rate `lr`. Deterministic. */
@@ -112,9 +166,20 @@ export function run(problem: Problem, optimizer: OptimizerSpec, lr: number, seed
     if (isEval) curve.push(loss);
     return true;
   };
+  let firstNorms: number[] | null = null;
+  const window = new Float64Array(instance.gradNorms?.().length ?? 0);
+  let windowSteps = 0;
   for (let t = 0; t < problem.steps; t++) {
     opt.zeroGrad();
     const batchLoss = instance.lossAndGrad(t);
+    if (instance.gradNorms !== undefined) {
+      const norms = instance.gradNorms();
+      if (t === 0) firstNorms = Array.from(norms);
+      if (t >= problem.steps - problem.evalEvery) {
+        for (let i = 0; i < norms.length; i++) window[i] = window[i]! + norms[i]!;
+        windowSteps++;
+      }
+    }
     const isEval = t % problem.evalEvery === 0;
     // Full batch: the batch loss is the training loss. Mini-batch: the whole training set is
     // evaluated every evalEvery steps (before this step's update, so after t updates).
@@ -134,12 +199,15 @@ export function run(problem: Problem, optimizer: OptimizerSpec, lr: number, seed
   if (!diverged) observe(problem.steps, instance.trainLoss(), true);
   const evals = Math.floor(problem.steps / problem.evalEvery) + 1;
   while (curve.length < evals) curve.push(Infinity);
+  const finalLoss = diverged ? Infinity : curve[curve.length - 1]!;
   return {
     curve,
     stepsToTarget: diverged ? null : stepsToTarget,
-    finalLoss: diverged ? Infinity : curve[curve.length - 1]!,
+    finalLoss,
     accuracy: diverged || instance.heldOutAccuracy === undefined ? null : instance.heldOutAccuracy(),
     rises: pairs === 0 ? 0 : rises / pairs,
     diverged,
+    stalled: !diverged && problem.plateau !== undefined && finalLoss >= problem.plateau / 2,
+    gradNorms: firstNorms === null ? null : { first: firstNorms, last: windowSteps === 0 ? [] : Array.from(window, (v) => v / windowSteps) },
   };
 }

@@ -1,16 +1,27 @@
 // The study's plan, built the same way in the main thread and in every worker (Node only: it
 // reads the datasets from bench/data/).
 import { readFileSync } from 'node:fs';
-import { parseCsv, problems } from './problems.js';
+import { digitsSplit, parseCsv, problems } from './problems.js';
 import type { Problem } from './problems.js';
-import { OPTIMIZERS } from './run.js';
+import { OPTIMIZERS, RECURRENT_OPTIMIZERS } from './run.js';
+import { recurrentProblems } from './sequences.js';
 import { LRS, SEEDS } from './study.js';
 import type { Plan } from './study.js';
 
+/**
+ * The study's two parts: the feed-forward problems (six optimizers; `npm start`) and the
+ * recurrent ones (fourteen: the six, `presets.graves`, and each clipped; `npm start -- --recurrent`).
+ */
+export type Suite = 'feed-forward' | 'recurrent';
+
+/** The suites in document order. */
+export const SUITES: readonly Suite[] = ['feed-forward', 'recurrent'];
+
 /** How the study is run: `--quick` for CI, `--problems a,b` for a subset. */
 export interface Settings {
+  readonly suite: Suite;
   readonly quick: boolean;
-  /** Problem ids to run; empty = all. */
+  /** Problem ids to run; empty = all of the suite. */
   readonly only: readonly string[];
 }
 
@@ -27,20 +38,40 @@ function dataFile(name: string): string {
   throw new Error(`convergence study: cannot find bench/data/${name}`);
 }
 
-/** Quick mode: a tenth of the steps, two seeds, three learning rates. */
-function quick(p: Problem): Problem {
-  return { ...p, steps: p.steps / 10, evalEvery: Math.max(1, p.evalEvery / 10) };
+/**
+ * Quick mode: two seeds, three learning rates, and a tenth of the steps (a thirtieth for the
+ * recurrent problems, whose steps cost more), the loss recorded ten times as often.
+ */
+function quick(p: Problem, suite: Suite): Problem {
+  return { ...p, steps: p.steps / (suite === 'recurrent' ? 30 : 10), evalEvery: Math.max(1, p.evalEvery / 10) };
 }
 
-export function makePlan(settings: Settings): Plan {
+/** Every problem of the study, by suite. */
+export function allProblems(): Record<Suite, Problem[]> {
   const data = { digits: parseCsv(dataFile('digits.csv'), 0), breastCancer: parseCsv(dataFile('breast_cancer.csv'), 1) };
-  let list = problems(data);
+  return { 'feed-forward': problems(data), recurrent: recurrentProblems(digitsSplit(data)) };
+}
+
+/**
+ * The suites holding the problems `only` names (every suite's id is checked); empty `only`: none.
+ */
+export function suitesOf(only: readonly string[]): Suite[] {
+  const all = allProblems();
+  const known = SUITES.flatMap((s) => all[s].map((p) => p.id));
+  const unknown = only.filter((id) => !known.includes(id));
+  if (unknown.length > 0) throw new Error(`unknown problem ${unknown.join(', ')}; the problems: ${known.join(', ')}`);
+  return SUITES.filter((s) => all[s].some((p) => only.includes(p.id)));
+}
+
+/** The runs of one suite; `only` may name problems of either suite (an unknown id throws). */
+export function makePlan(settings: Settings): Plan {
+  let list = allProblems()[settings.suite];
   if (settings.only.length > 0) {
-    const unknown = settings.only.filter((id) => !list.some((p) => p.id === id));
-    if (unknown.length > 0) throw new Error(`unknown problem ${unknown.join(', ')}; the problems: ${list.map((p) => p.id).join(', ')}`);
+    suitesOf(settings.only);
     list = list.filter((p) => settings.only.includes(p.id));
   }
+  const optimizers = settings.suite === 'recurrent' ? RECURRENT_OPTIMIZERS : OPTIMIZERS;
   return settings.quick
-    ? { problems: list.map(quick), optimizers: OPTIMIZERS, lrs: [0.001, 0.01, 0.1], seeds: [1, 2] }
-    : { problems: list, optimizers: OPTIMIZERS, lrs: LRS, seeds: SEEDS };
+    ? { problems: list.map((p) => quick(p, settings.suite)), optimizers, lrs: [0.001, 0.01, 0.1], seeds: [1, 2] }
+    : { problems: list, optimizers, lrs: LRS, seeds: SEEDS };
 }

@@ -82,6 +82,8 @@ export interface Cell {
   /** How many seeds reached the target. */
   readonly reached: number;
   readonly diverged: number;
+  /** How many seeds stalled (see {@link RunResult.stalled}). */
+  readonly stalled: number;
 }
 
 function cell(lr: number, runs: readonly RunResult[]): Cell {
@@ -95,6 +97,7 @@ function cell(lr: number, runs: readonly RunResult[]): Cell {
     rises: spread(runs.map((r) => r.rises)),
     reached: runs.filter((r) => r.stepsToTarget !== null).length,
     diverged: runs.filter((r) => r.diverged).length,
+    stalled: runs.filter((r) => r.stalled).length,
   };
 }
 

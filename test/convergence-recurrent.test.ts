@@ -1,0 +1,158 @@
+// The recurrent part of the convergence study (bench/convergence/sequences.ts, run.ts,
+// report-recurrent.ts): the problems' data, what a run records, clipping, and the report.
+import { describe, expect, it } from 'vitest';
+import { addingBatch, ADDING_STEPS } from '../bench/convergence/sequences.js';
+import { rng } from '../bench/convergence/random.js';
+import { document, keptReading } from '../bench/convergence/report.js';
+import { byClipping, gradNormPlot, recurrentPart, recurrentPlots } from '../bench/convergence/report-recurrent.js';
+import { RECURRENT_OPTIMIZERS, run } from '../bench/convergence/run.js';
+import type { OptimizerSpec } from '../bench/convergence/run.js';
+import { makePlan } from '../bench/convergence/setup.js';
+import { analyse, tasks } from '../bench/convergence/study.js';
+import type { Plan } from '../bench/convergence/study.js';
+import { runAll } from '../bench/convergence/pool.js';
+
+const byId = (id: string): OptimizerSpec => RECURRENT_OPTIMIZERS.find((o) => o.id === id)!;
+const problem = (id: string, quick = true) => makePlan({ suite: 'recurrent', quick, only: [id] }).problems[0]!;
+
+describe('the adding problem', () => {
+  it('has two markers per sequence, one in each half, and the target is the sum of the marked values', () => {
+    const { x, y } = addingBatch(64, 50, rng(5));
+    for (let b = 0; b < 64; b++) {
+      const marked: number[] = [];
+      for (let t = 0; t < 50; t++) {
+        const value = x[(t * 64 + b) * 2]!;
+        const marker = x[(t * 64 + b) * 2 + 1]!;
+        expect(value >= 0 && value < 1).toBe(true);
+        expect([0, 1]).toContain(marker);
+        if (marker === 1) marked.push(t);
+      }
+      expect(marked.length).toBe(2);
+      expect(marked[0]!).toBeLessThan(25);
+      expect(marked[1]!).toBeGreaterThanOrEqual(25);
+      expect(y[b]).toBe(Math.fround(x[(marked[0]! * 64 + b) * 2]! + x[(marked[1]! * 64 + b) * 2]!));
+    }
+  });
+
+  it('is at least 50 steps long, and predicting the mean scores about 1/6', () => {
+    expect(ADDING_STEPS).toBeGreaterThanOrEqual(50);
+    for (const id of ['adding-rnn', 'adding-lstm']) {
+      const p = problem(id, false);
+      expect(p.plateau!).toBeGreaterThan(0.14);
+      expect(p.plateau!).toBeLessThan(0.19);
+      expect(p.description).toContain(`Predicting the mean gives ${p.plateau!.toFixed(3)}`);
+      // An untrained model is worse than the mean, and its per-step gradient norms cover every step.
+      const instance = p.create(1, (n) => new Float32Array(n));
+      expect(instance.trainLoss()).toBeGreaterThan(p.plateau!);
+      instance.lossAndGrad(0);
+      expect(instance.gradNorms!().length).toBe(50);
+    }
+  });
+});
+
+describe('row-by-row digits', () => {
+  it('reads 8 rows of 8 pixels; untrained, it guesses (loss near ln 10, accuracy near chance)', () => {
+    for (const id of ['digits-rnn', 'digits-lstm']) {
+      const p = problem(id, false);
+      expect(p.plateau).toBe(Math.log(10));
+      const instance = p.create(2, (n) => new Float32Array(n));
+      expect(instance.trainLoss()).toBeCloseTo(Math.log(10), 0);
+      expect(instance.heldOutAccuracy!()).toBeLessThan(0.3);
+      instance.lossAndGrad(0);
+      expect(instance.gradNorms!().length).toBe(8);
+    }
+  });
+
+  it('learns: 60 RMSProp steps at lr 0.01 take the LSTM well above chance', () => {
+    const p = { ...problem('digits-lstm', false), steps: 60 };
+    const r = run(p, byId('rmsprop'), 0.01, 1);
+    expect(r.finalLoss).toBeLessThan(1.5);
+    expect(r.accuracy!).toBeGreaterThan(0.5);
+  });
+});
+
+describe('a recurrent run', () => {
+  it('records the gradient norm through time at the first update and at the end, and whether it stalled', () => {
+    const p = problem('adding-lstm');
+    const r = run(p, byId('adam'), 0.001, 1);
+    expect(r.gradNorms!.first.length).toBe(50);
+    expect(r.gradNorms!.last.length).toBe(50);
+    expect(r.gradNorms!.first.every((v) => v > 0 && Number.isFinite(v))).toBe(true);
+    // The loss is read after the last step: the gradient reaching the first steps is smaller.
+    expect(r.gradNorms!.first[0]!).toBeLessThan(r.gradNorms!.first[49]!);
+    // 100 quick steps do not solve the adding problem: stalled at the mean's loss.
+    expect(r.stalled).toBe(r.finalLoss >= p.plateau! / 2);
+    expect(r.stalled).toBe(true);
+    // The first update's norms do not depend on the optimizer (same seed, same weights).
+    expect(run(p, byId('rmsprop-graves'), 0.01, 1).gradNorms!.first).toEqual(r.gradNorms!.first);
+  });
+
+  it('clips the total gradient norm to 1.0 before each step in the clipped variants', () => {
+    const clipped = RECURRENT_OPTIMIZERS.filter((o) => o.clip !== undefined);
+    expect(clipped.map((o) => o.id)).toEqual(RECURRENT_OPTIMIZERS.filter((o) => o.clip === undefined).map((o) => `${o.id}-clip`));
+    // SGD with and without clipping from the same start (the untrained RNN's total gradient norm
+    // on the adding problem is about 4.6): one step each.
+    const p = problem('adding-rnn');
+    const plain = p.create(1, (n) => new Float32Array(n));
+    const clip = p.create(1, (n) => new Float32Array(n));
+    const before = plain.params.map((t) => Float32Array.from(t.data));
+    const sgd = byId('sgd').make(plain.params, 1, 1);
+    const sgdClip = byId('sgd-clip').make(clip.params, 1, 1);
+    plain.lossAndGrad(0);
+    clip.lossAndGrad(0);
+    let norm = 0;
+    for (const t of plain.params) for (const g of t.grad) norm += g * g;
+    norm = Math.sqrt(norm);
+    expect(norm).toBeGreaterThan(1); // so clipping has something to do
+    sgd.step();
+    sgdClip.step();
+    // lr 1: the step is the gradient, scaled by 1 / (norm + 1e-6) when clipped.
+    let moved = 0;
+    clip.params.forEach((t, k) => t.data.forEach((v, i) => (moved += (v - before[k]![i]!) ** 2)));
+    expect(Math.sqrt(moved)).toBeCloseTo(1, 4);
+    const ratio = (clip.params[0]!.data[0]! - before[0]![0]!) / (plain.params[0]!.data[0]! - before[0]![0]!);
+    expect(ratio).toBeCloseTo(1 / norm, 4);
+  });
+});
+
+describe('the recurrent report', () => {
+  it('pairs every optimizer with its clipped self, and writes tables and four plots per problem', async () => {
+    const full = makePlan({ suite: 'recurrent', quick: true, only: ['digits-rnn'] });
+    const ids = ['adam', 'rmsprop', 'adam-clip', 'rmsprop-clip'];
+    const plan: Plan = { ...full, optimizers: ids.map(byId), lrs: [0.01], seeds: [1, 2] };
+    const settings = { suite: 'recurrent' as const, quick: true, only: ['digits-rnn'] };
+    const results = await runAll(plan, settings, tasks(plan), 0, () => {});
+    const [r] = analyse(plan, results);
+    expect(byClipping(r!).plain.map((e) => e.optimizer.id)).toEqual(['adam', 'rmsprop']);
+    expect(byClipping(r!).clipped.map((e) => e.optimizer.id)).toEqual(['adam-clip', 'rmsprop-clip']);
+    const info = { command: 'npm start -- --quick', node: 'v20', cpu: 'test CPU', date: '2026-01-01', seconds: 1, workers: 1 };
+    const part = recurrentPart([r!], plan, info, keptReading('<!-- reading:recurrent:start -->\nkept\n<!-- reading:recurrent:end -->', 'recurrent'));
+    expect(part).toContain('<!-- reading:recurrent:start -->\nkept\n<!-- reading:recurrent:end -->');
+    for (const o of plan.optimizers) expect(part).toContain(`| ${o.label} |`);
+    expect(part).toContain('| Digits row by row, Elman RNN 32 | Adam |');
+    const plots = recurrentPlots(r!, plan);
+    expect(plots.map(([f]) => f)).toEqual(['digits-rnn-curves.svg', 'digits-rnn-lr.svg', 'digits-rnn-lr-clipped.svg', 'digits-rnn-grad-norms.svg']);
+    for (const [f, svg] of plots) expect(part).toContain(`(convergence/${f})`), expect(svg.startsWith('<svg')).toBe(true);
+    // The gradient-norm plot: one line per optimizer without clipping, and the first update's.
+    const norms = gradNormPlot(r!);
+    expect(norms).toContain('at the first update');
+    expect(norms).toContain('Adam (lr 0.01)');
+    expect(norms).not.toContain('clip 1.0');
+  });
+});
+
+describe('the document', () => {
+  it('rewrites the parts it is given and keeps the others, readings included', () => {
+    const first = document({ 'feed-forward': 'FF one\n<!-- reading:start -->\nmine\n<!-- reading:end -->\n' }, null);
+    expect(first).toContain('_Not run yet: `npm start -- --recurrent`._');
+    const second = document({ recurrent: 'REC one\n' }, first);
+    expect(second).toContain('FF one');
+    expect(second).toContain('REC one');
+    expect(second).not.toContain('Not run yet');
+    expect(keptReading(second, 'feed-forward')).toBe('mine\n');
+    const third = document({ 'feed-forward': 'FF two\n' }, second);
+    expect(third).toContain('FF two');
+    expect(third).not.toContain('FF one');
+    expect(third).toContain('REC one');
+  });
+});
