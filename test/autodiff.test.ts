@@ -8,6 +8,7 @@ import {
   param,
   relu,
   sigmoidCrossEntropy,
+  sliceRows,
   softmaxCrossEntropy,
   tanh,
   Tensor,
@@ -111,6 +112,16 @@ describe('autodiff engine details', () => {
     const w = param('w', 1, 3, (() => { const v = [-1, 0, 2]; let i = 0; return () => v[i++]!; })());
     backward(meanSquaredError(relu(w), constant(1, 3, [1, 1, 1])));
     expect(Array.from(w.grad)).toEqual([0, 0, Math.fround(2 / 3)]);
+  });
+
+  it('sliceRows takes rows and sends their gradient back to those rows only', () => {
+    const a = param('a', 3, 2, (() => { let i = 0; return () => ++i; })());
+    const rows = sliceRows(a, 1, 2);
+    expect(Array.from(rows.data)).toEqual([3, 4, 5, 6]);
+    backward(meanSquaredError(rows, constant(2, 2, [0, 0, 0, 0])));
+    expect(Array.from(a.grad)).toEqual([0, 0, 1.5, 2, 2.5, 3]); // 2 x / 4
+    expect(() => sliceRows(a, 2, 2)).toThrow('sliceRows: rows 2 to 3 of a 3x2 tensor');
+    expect(() => sliceRows(a, 0.5, 1)).toThrow('sliceRows: rows 0.5 to 0.5 of a 3x2 tensor');
   });
 
   it('refuses mismatched shapes with the shapes in the message', () => {

@@ -9,7 +9,7 @@
 // Arithmetic is done in doubles; the outputs h_t are rounded to float32 when stored (and the
 // next step reads them back, as the engine's other ops would), the LSTM's cell state and gates
 // are kept in doubles for the backward pass.
-import { param, result } from './autodiff.js';
+import { param, result, sliceRows } from './autodiff.js';
 import type { Alloc, Tensor } from './autodiff.js';
 
 /** The four trained tensors of one recurrent layer, in PyTorch's layout. */
@@ -28,7 +28,7 @@ export interface RecurrentWeights {
 export interface Sequence {
   /** (T·B) x hidden: h_t of every step, time-major. */
   readonly outputs: Tensor;
-  /** The last step's hidden state, B x hidden (a view of the outputs' last B rows, as a tensor). */
+  /** The last step's hidden state, B x hidden (the outputs' last B rows, as an op). */
   readonly last: Tensor;
   /**
    * After `backward`: ‖d loss / d h_t‖ for t = 0 … T-1, the gradient reaching each step's hidden
@@ -177,14 +177,8 @@ function norm(v: Float64Array, n: number): number {
   return Math.sqrt(s);
 }
 
-function sequence(outputs: Tensor, batch: number, hidden: number, gradNorms: Float64Array): Sequence {
-  const T = outputs.rows / batch;
-  const last = result(batch, hidden, [outputs], (o) => {
-    const from = (T - 1) * batch * hidden;
-    for (let i = 0; i < o.grad.length; i++) outputs.grad[from + i] = outputs.grad[from + i]! + o.grad[i]!;
-  });
-  last.data.set(outputs.data.subarray((T - 1) * batch * hidden));
-  return { outputs, last, gradNorms };
+function sequence(outputs: Tensor, batch: number, gradNorms: Float64Array): Sequence {
+  return { outputs, last: sliceRows(outputs, outputs.rows - batch, batch), gradNorms };
 }
 
 /**
@@ -211,7 +205,7 @@ export function rnn(x: Tensor, batch: number, w: RecurrentWeights): Sequence {
     preActivations(z, zx, t * B, t > 0 ? out.data : null, at - B * H, w.wHh.data, B, H, H);
     for (let i = 0; i < B * H; i++) out.data[at + i] = Math.tanh(z[i]!);
   }
-  return sequence(out, B, H, gradNorms);
+  return sequence(out, B, gradNorms);
 }
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
@@ -271,5 +265,5 @@ export function lstm(x: Tensor, batch: number, w: RecurrentWeights): Sequence {
       }
     }
   }
-  return sequence(out, B, H, gradNorms);
+  return sequence(out, B, gradNorms);
 }
