@@ -13,22 +13,12 @@ import {
   tanh,
   Tensor,
 } from '../bench/convergence/autodiff.js';
+import { leaf, relativeError } from './support/engine-fixture.js';
+import type { Leaf } from './support/engine-fixture.js';
 import fixture from './fixtures/torch-autodiff.json' with { type: 'json' };
 
-interface Leaf {
-  readonly shape: readonly number[];
-  readonly data: readonly number[];
-  readonly grad: readonly number[] | null;
-}
 type Case = (typeof fixture.cases)[number];
 
-/** The fixture's leaf as an engine tensor: trained leaves get a gradient buffer. */
-function leaf(spec: Leaf): Tensor {
-  const [rows, cols] = spec.shape as [number, number];
-  if (spec.grad === null) return constant(rows, cols, spec.data);
-  let i = 0;
-  return param('', rows, cols, () => spec.data[i++]!);
-}
 
 /** Rebuilds the case's graph (the same ops as the Python script) and returns the loss. */
 function build(c: Case, t: Record<string, Tensor>): Tensor {
@@ -58,16 +48,6 @@ function build(c: Case, t: Record<string, Tensor>): Tensor {
   }
 }
 
-/** Largest |ours - torch| over a buffer, divided by the largest |torch| in it. */
-function relativeError(actual: ArrayLike<number>, expected: readonly number[]): number {
-  let diff = 0;
-  let scale = 0;
-  expected.forEach((e, i) => {
-    diff = Math.max(diff, Math.abs(actual[i]! - e));
-    scale = Math.max(scale, Math.abs(e));
-  });
-  return diff / scale;
-}
 
 describe('the autodiff engine reproduces torch.autograd', () => {
   it.each(fixture.cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {

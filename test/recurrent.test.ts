@@ -1,34 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { add, backward, constant, matmul, meanSquaredError, param, softmaxCrossEntropy, Tensor } from '../bench/convergence/autodiff.js';
+import { add, backward, constant, matmul, meanSquaredError, softmaxCrossEntropy, Tensor } from '../bench/convergence/autodiff.js';
 import { lstm, recurrentWeights, rnn } from '../bench/convergence/recurrent.js';
 import type { RecurrentWeights } from '../bench/convergence/recurrent.js';
 import { rng } from '../bench/convergence/random.js';
+import { leaf, relativeError } from './support/engine-fixture.js';
+import type { Leaf } from './support/engine-fixture.js';
 import fixture from './fixtures/torch-recurrent.json' with { type: 'json' };
 
-interface Leaf {
-  readonly shape: readonly number[];
-  readonly data: readonly number[];
-  readonly grad: readonly number[] | null;
-}
 type Case = (typeof fixture.cases)[number];
 
-function leaf(spec: Leaf): Tensor {
-  const [rows, cols] = spec.shape as [number, number];
-  if (spec.grad === null) return constant(rows, cols, spec.data);
-  let i = 0;
-  return param('', rows, cols, () => spec.data[i++]!);
-}
 
-/** Largest |ours - torch| over a buffer, divided by the largest |torch| in it. */
-function relativeError(actual: ArrayLike<number>, expected: readonly number[]): number {
-  let diff = 0;
-  let scale = 0;
-  expected.forEach((e, i) => {
-    diff = Math.max(diff, Math.abs(actual[i]! - e));
-    scale = Math.max(scale, Math.abs(e));
-  });
-  return diff / scale;
-}
 
 /** The case's graph in the engine, with torch's weights; returns the tensors and the loss. */
 function build(c: Case): { t: Record<string, Tensor>; x: Tensor; loss: Tensor; gradNorms: Float64Array } {

@@ -1,7 +1,7 @@
 // The recurrent part of docs/convergence.md: the same tables as the feed-forward part, plus what
 // recurrent networks add: runs that diverged or stalled over the whole grid, every optimizer
 // with and without gradient clipping, and the gradient norm through time.
-import { failures, lrText, markdownTable, num, pct, readingMarker, runLine, scoreboard, steps, sweepPlot, curvesPlot, tunedSteps } from './report.js';
+import { curvesPlot, failures, lrText, num, pct, problemSection, readingMarker, runLine, sameLrTable, scoreboard, steps, sweepPlot, tunedSteps } from './report.js';
 import type { RunInfo } from './report.js';
 import { CLIP_NORM } from './run.js';
 import type { Plan, ProblemResult, Entry } from './study.js';
@@ -73,48 +73,18 @@ function failureTable(results: readonly ProblemResult[], plan: Plan): string {
   return [`| problem | ${plain.map((o) => o.label).join(' | ')} |`, `| --- | ${plain.map(() => '---').join(' | ')} |`, ...rows].join('\n');
 }
 
-/**
- * Adam against the RMSProp variants at the same learning rates (0.001 and 0.01): median steps to
- * target / final loss.
- */
-function sameLr(results: readonly ProblemResult[], plan: Plan): string {
-  const ids = ['adam', 'rmsprop', 'rmsprop-momentum', 'rmsprop-graves'];
-  const lrs = [1e-3, 0.01].filter((lr) => plan.lrs.includes(lr));
-  const label = (id: string): string => plan.optimizers.find((o) => o.id === id)?.label ?? id;
-  const head = lrs.flatMap((lr) => ids.map((id) => `${label(id)}, lr ${lrText(lr)}`));
-  const rows = results.map((r) => {
-    const cells = lrs.flatMap((lr) =>
-      ids.map((id) => {
-        const c = r.entries.find((e) => e.optimizer.id === id)?.cells.find((x) => x.lr === lr);
-        return c === undefined ? 'n/a' : `${steps(2 * c.reached > c.runs.length ? c.stepsToTarget.median : Infinity)} / ${num(c.finalLoss.median)}`;
-      }),
-    );
-    return `| ${r.problem.title} | ${cells.join(' | ')} |`;
-  });
-  return [`| problem | ${head.join(' | ')} |`, `| --- | ${head.map(() => '---').join(' | ')} |`, ...rows].join('\n');
-}
-
 /** The recurrent part of docs/convergence.md; `reading` is kept from the last version. */
 export function recurrentPart(results: readonly ProblemResult[], plan: Plan, info: RunInfo, reading: string): string {
   const plain = plan.optimizers.filter((o) => o.clip === undefined);
   const sections = results.map((r) => {
     const f = recurrentPlotFiles(r);
     const p = r.problem;
-    return [
-      `### ${p.title}`,
-      '',
-      `${p.description} Target: loss ≤ ${num(p.target)}; ${p.steps} updates; the loss is recorded every ${p.evalEvery} updates.`,
-      '',
-      markdownTable(r),
-      '',
-      `![${p.title}: loss curves](convergence/${f.curves})`,
-      '',
-      `![${p.title}: final loss against learning rate](convergence/${f.sweep})`,
-      '',
-      `![${p.title}: final loss against learning rate, gradients clipped](convergence/${f.clippedSweep})`,
-      '',
-      `![${p.title}: gradient norm through time](convergence/${f.gradNorms})`,
-    ].join('\n');
+    return problemSection(r, `Target: loss ≤ ${num(p.target)}; ${p.steps} updates; the loss is recorded every ${p.evalEvery} updates.`, [
+      ['loss curves', f.curves],
+      ['final loss against learning rate', f.sweep],
+      ['final loss against learning rate, gradients clipped', f.clippedSweep],
+      ['gradient norm through time', f.gradNorms],
+    ]);
   });
   const m = readingMarker('recurrent');
   return `## Recurrent networks
@@ -141,7 +111,7 @@ ${scoreboard(results)}
 Adam and the RMSProp variants at the same learning rates — steps to target / final loss (medians;
 "—": most seeds did not reach the target):
 
-${sameLr(results, plan)}
+${sameLrTable(results, plan, ['adam', 'rmsprop', 'rmsprop-momentum', 'rmsprop-graves'])}
 
 ### Diverged and stalled runs
 

@@ -97,7 +97,7 @@ export function summaryTable(results: readonly ProblemResult[]): string {
   return out.join('\n');
 }
 
-export function markdownTable(result: ProblemResult): string {
+function markdownTable(result: ProblemResult): string {
   const cols = columns(result);
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
   return [line(cols.map((c) => c.head)), line(cols.map(() => '---')), ...result.entries.map((e) => line(cols.map((c) => c.value(e))))].join('\n');
@@ -196,19 +196,28 @@ export function scoreboard(results: readonly ProblemResult[]): string {
 }
 
 /**
- * Adam against RMSProp at the same learning rates (both libraries' defaults, 0.001 and 0.01):
- * median steps to target and final loss, per problem.
+ * Optimizers side by side at the same learning rates (0.001 and 0.01, the libraries' defaults):
+ * median steps to target ("—" when most seeds do not reach it) and final loss, per problem.
  */
-function headToHead(results: readonly ProblemResult[], plan: Plan): string {
+export function sameLrTable(results: readonly ProblemResult[], plan: Plan, ids: readonly string[]): string {
   const lrs = [0.001, 0.01].filter((lr) => plan.lrs.includes(lr));
-  const pick = (r: ProblemResult, id: string): Entry | undefined => r.entries.find((e) => e.optimizer.id === id);
-  const cell = (e: Entry | undefined, lr: number): string => {
-    const c = e?.cells.find((x) => x.lr === lr);
+  const label = (id: string): string => plan.optimizers.find((o) => o.id === id)?.label ?? id;
+  const cell = (r: ProblemResult, id: string, lr: number): string => {
+    const c = r.entries.find((e) => e.optimizer.id === id)?.cells.find((x) => x.lr === lr);
     return c === undefined ? 'n/a' : `${steps(2 * c.reached > c.runs.length ? c.stepsToTarget.median : Infinity)} / ${num(c.finalLoss.median)}`;
   };
-  const head = lrs.flatMap((lr) => [`Adam, lr ${lrText(lr)}`, `RMSProp, lr ${lrText(lr)}`]);
-  const rows = results.map((r) => `| ${r.problem.title} | ${lrs.flatMap((lr) => [cell(pick(r, 'adam'), lr), cell(pick(r, 'rmsprop'), lr)]).join(' | ')} |`);
+  const head = lrs.flatMap((lr) => ids.map((id) => `${label(id)}, lr ${lrText(lr)}`));
+  const rows = results.map((r) => `| ${r.problem.title} | ${lrs.flatMap((lr) => ids.map((id) => cell(r, id, lr))).join(' | ')} |`);
   return [`| problem | ${head.join(' | ')} |`, `| --- | ${head.map(() => '---').join(' | ')} |`, ...rows].join('\n');
+}
+
+/**
+ * One problem's section: its title, description, what was measured, its table and its plots
+ * (alt text and file name in docs/convergence/).
+ */
+export function problemSection(r: ProblemResult, measured: string, plots: readonly (readonly [string, string])[]): string {
+  const p = r.problem;
+  return [`### ${p.title}`, '', `${p.description} ${measured}`, '', markdownTable(r), ...plots.flatMap(([alt, file]) => ['', `![${p.title}: ${alt}](convergence/${file})`])].join('\n');
 }
 
 /** What the study used, for the head of the document. */
@@ -234,17 +243,8 @@ export function feedForwardPart(results: readonly ProblemResult[], plan: Plan, i
   const sections = results.map((r) => {
     const f = plotFiles(r);
     const p = r.problem;
-    return [
-      `### ${p.title}`,
-      '',
-      `${p.description} Target: training loss ≤ ${num(p.target)}; ${p.steps} updates; the loss is recorded every ${p.evalEvery} updates${p.fullBatch ? ' (and checked at every update for the target and for rises)' : ''}.`,
-      '',
-      markdownTable(r),
-      '',
-      `![${p.title}: loss curves](convergence/${f.curves})`,
-      '',
-      `![${p.title}: final loss against learning rate](convergence/${f.sweep})`,
-    ].join('\n');
+    const measured = `Target: training loss ≤ ${num(p.target)}; ${p.steps} updates; the loss is recorded every ${p.evalEvery} updates${p.fullBatch ? ' (and checked at every update for the target and for rises)' : ''}.`;
+    return problemSection(r, measured, [['loss curves', f.curves], ['final loss against learning rate', f.sweep]]);
   });
   const spans = results
     .map((r) => `| ${r.problem.title} | ${r.entries.map((e) => (e.goodLrs.length === 0 ? '—' : decades(e.goodLrs).toFixed(1))).join(' | ')} |`)
@@ -279,7 +279,7 @@ ${spans}
 Adam and RMSProp at the same learning rates — steps to target / final loss (medians; "—": most seeds
 did not reach the target):
 
-${headToHead(results, plan)}
+${sameLrTable(results, plan, ['adam', 'rmsprop'])}
 
 ## Results per problem
 
