@@ -152,7 +152,6 @@ describe('reading the runs', () => {
       accuracy: null,
       rises: 0,
       diverged: false,
-      stalled: false,
       gradNorms: null,
     });
     const plan: Plan = { problems: [parabola, parabola], optimizers: [byId('sgd')], lrs: [0.1, 1, 10], seeds: [1, 2, 3] };

@@ -4,28 +4,29 @@
 //   npm start                      the feed-forward part (a few minutes on 2 cores), into docs/
 //   npm start -- --recurrent       the recurrent part (about an hour on 2 cores), into docs/
 //   npm start -- --quick           both parts, small (a minute or two), into build/convergence-quick/
-//   npm start -- --problems a,b    only some problems, of either part (ids: quadratic,
-//                                  quadratic-rotated, rosenbrock, spirals, digits, breast-cancer,
-//                                  adding-rnn, adding-lstm, digits-rnn, digits-lstm)
+//                                  (with --recurrent: the recurrent part only)
+//   npm start -- --problems a,b    only some problems, of either part, into build/convergence-problems/
+//                                  (ids: quadratic, quadratic-rotated, rosenbrock, spirals, digits,
+//                                  breast-cancer, adding-rnn, adding-lstm, digits-rnn, digits-lstm)
 //   npm start -- --workers N       worker threads (default: one per core; 0 = this thread)
 //   npm start -- --out DIR         where the Markdown goes (plots in DIR/convergence/)
 //   npm start -- --reuse           take a part's runs from the last run's record in build/ when its
-//                                  plan is the same (to rewrite the report without training again)
+//                                  plan is the same (to rewrite the report without training again;
+//                                  the record does not know the code: after a change, run again)
 //
 // Each part of docs/convergence.md is rewritten only by the run that makes it; the other part and
 // the hand-written readings are kept.
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runAll } from './pool.js';
 import { document, feedForwardPart, keptReading, plotFiles, summaryTable, curvesPlot, sweepPlot } from './report.js';
 import { recurrentPart, recurrentPlots } from './report-recurrent.js';
-import type { RunResult } from './run.js';
+import { fingerprint, loadRecord, saveRecord } from './record.js';
 import { makePlan, suitesOf } from './setup.js';
 import type { Settings, Suite } from './setup.js';
 import { analyse, tasks } from './study.js';
-import type { Plan } from './study.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const { values } = parseArgs({
@@ -39,10 +40,20 @@ const { values } = parseArgs({
   },
 });
 const only = values.problems.split(',').filter((s) => s !== '');
-const suites: Suite[] = only.length > 0 ? suitesOf(only) : values.quick ? ['feed-forward', 'recurrent'] : [values.recurrent ? 'recurrent' : 'feed-forward'];
+/** The parts to run: those of the problems named, else --recurrent's, else both when quick, else the feed-forward one. */
+function chooseSuites(): Suite[] {
+  if (only.length > 0) {
+    const named = suitesOf(only).filter((s) => !values.recurrent || s === 'recurrent');
+    if (named.length === 0) throw new Error(`--recurrent --problems ${only.join(',')}: none of these is a recurrent problem`);
+    return named;
+  }
+  return values.recurrent ? ['recurrent'] : values.quick ? ['feed-forward', 'recurrent'] : ['feed-forward'];
+}
+const suites = chooseSuites();
 const workers = Number(values.workers);
 if (!Number.isInteger(workers) || workers < 0) throw new Error(`--workers: expected a whole number >= 0, got ${values.workers}`);
-const out = resolve(root, values.out ?? (values.quick ? 'build/convergence-quick' : 'docs'));
+// docs/ holds the full parts only: a quick or partial study goes to build/ unless --out says otherwise.
+const out = resolve(root, values.out ?? (values.quick ? 'build/convergence-quick' : only.length > 0 ? 'build/convergence-problems' : 'docs'));
 const doc = join(out, 'convergence.md');
 let existing: string | null = null;
 try {
@@ -50,8 +61,6 @@ try {
 } catch {
   // first run: nothing to keep
 }
-const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
-
 /** The command that makes a part's numbers: the flags that choose runs (not --out, --workers, --reuse). */
 function commandFor(suite: Suite): string {
   const flags = [values.quick ? '--quick' : '', suite === 'recurrent' && !values.quick && only.length === 0 ? '--recurrent' : '', only.length > 0 ? `--problems ${only.join(',')}` : ''];
@@ -60,53 +69,25 @@ function commandFor(suite: Suite): string {
 }
 mkdirSync(join(out, 'convergence'), { recursive: true });
 
-/** What identifies a plan's runs, for --reuse: everything that decides them except the code. */
-function fingerprint(plan: Plan): string {
-  return JSON.stringify({
-    problems: plan.problems.map((p) => [p.id, p.steps, p.evalEvery, p.target]),
-    optimizers: plan.optimizers.map((o) => o.id),
-    lrs: plan.lrs,
-    seeds: plan.seeds,
-  });
-}
-
-/** JSON has no Infinity or NaN: they are written as strings. */
-const encode = (_: string, v: unknown): unknown => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
-const decode = (_: string, v: unknown): unknown => (v === 'Infinity' || v === '-Infinity' || v === 'NaN' ? Number(v) : v);
-
 /** Runs one part (or takes its runs from the record of the last run) and returns its Markdown. */
 async function runSuite(suite: Suite): Promise<string> {
   const settings: Settings = { suite, quick: values.quick, only };
   const plan = makePlan(settings);
   const list = tasks(plan);
-  const record = join(root, 'build', `convergence-runs-${suite}${values.quick ? '-quick' : ''}.json`);
+  const file = join(root, 'build', `convergence-runs-${suite}${values.quick ? '-quick' : ''}${only.length > 0 ? '-' + only.join('+') : ''}.json`);
   const print = (s: string): void => void process.stdout.write(s);
   print(
     `\nConvergence study, ${suite} part${values.quick ? ' (quick)' : ''}: ${plan.problems.length} problems x ${plan.optimizers.length} optimizers x ${plan.lrs.length} learning rates x ${plan.seeds.length} seeds = ${list.length} runs on ${workers || 1} thread(s)\n`,
   );
   const started = performance.now();
-  let results: RunResult[] | null = null;
-  let seconds = 0;
-  let date = new Date();
-  let threads = workers || 1;
-  if (values.reuse) {
-    try {
-      const saved = JSON.parse(readFileSync(record, 'utf8'), decode) as { fingerprint: string; seconds: number; workers: number; results: RunResult[] };
-      if (saved.fingerprint === fingerprint(plan)) {
-        results = saved.results;
-        seconds = saved.seconds;
-        threads = saved.workers;
-        date = statSync(record).mtime;
-        print(`reusing the ${results.length} runs recorded in ${record}\n`);
-      }
-    } catch {
-      // no record: run
-    }
-  }
-  if (results === null) {
+  let record = values.reuse ? loadRecord(file, plan) : null;
+  if (record !== null) {
+    print(`reusing the ${record.results.length} runs recorded in ${file}\n`);
+  } else {
+    if (values.reuse) print(`no record of these runs in ${file}: running them\n`);
     const tty = process.stdout.isTTY;
     let lastShown = -1;
-    results = await runAll(plan, settings, list, workers, (done, total, task) => {
+    const results = await runAll(plan, settings, list, workers, (done, total, task) => {
       const s = (performance.now() - started) / 1000;
       const what = `${plan.problems[task.problem]!.id} / ${plan.optimizers[task.optimizer]!.id}`;
       if (tty) {
@@ -118,13 +99,14 @@ async function runSuite(suite: Suite): Promise<string> {
         print(`${String(Math.round((100 * done) / total)).padStart(3)}%  ${done}/${total} runs, ${s.toFixed(0)} s\n`);
       }
     });
-    seconds = (performance.now() - started) / 1000;
-    mkdirSync(join(root, 'build'), { recursive: true });
-    writeFileSync(record, JSON.stringify({ fingerprint: fingerprint(plan), seconds, workers: workers || 1, results }, encode));
+    const cores = `${cpus()[0]?.model.trim() ?? 'unknown CPU'} (${availableParallelism()} cores)`;
+    record = { fingerprint: fingerprint(plan), results, seconds: (performance.now() - started) / 1000, workers: workers || 1, node: process.version, cpu: cores, date: new Date().toISOString().slice(0, 10) };
+    saveRecord(file, record);
   }
+  const { results } = record;
   const analysed = analyse(plan, results);
   print(summaryTable(analysed) + '\n');
-  const info = { command: commandFor(suite), node: process.version, cpu: `${cpu} (${availableParallelism()} cores)`, date: date.toISOString().slice(0, 10), seconds, workers: threads };
+  const info = { command: commandFor(suite), node: record.node, cpu: record.cpu, date: record.date, seconds: record.seconds, workers: record.workers };
   if (suite === 'recurrent') {
     for (const r of analysed) for (const [file, svg] of recurrentPlots(r, plan)) writeFileSync(join(out, 'convergence', file), svg);
     return recurrentPart(analysed, plan, info, keptReading(existing, suite));

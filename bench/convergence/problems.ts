@@ -38,10 +38,12 @@ export interface Problem {
   /** Whole training set each step (then every step's loss is exact and oscillation is per step). */
   readonly fullBatch: boolean;
   /**
-   * Recurrent problems: the loss of the best constant prediction. A run that ends above 90% of it
-   * has stalled (learned next to nothing).
+   * Recurrent problems: the loss of the best constant prediction, against which runs are counted
+   * as stalled or thrown off (study.ts, `STALLED` and `THROWN_OFF`).
    */
   readonly plateau?: number;
+  /** What the recorded loss is, for plot axes. @defaultValue 'training loss' */
+  readonly lossName?: string;
   create(seed: number, alloc: Alloc): Instance;
 }
 

@@ -32,7 +32,8 @@ export interface Sequence {
   readonly last: Tensor;
   /**
    * After `backward`: ‖d loss / d h_t‖ for t = 0 … T-1, the gradient reaching each step's hidden
-   * state through every later step (Frobenius norm over the batch). Zero before.
+   * state through every later step (Frobenius norm over the batch). Zero before, and zero when
+   * nothing the layer reads is trained (then no gradient is computed through it, as in torch).
    */
   readonly gradNorms: Float64Array;
 }

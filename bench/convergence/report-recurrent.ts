@@ -5,7 +5,7 @@ import { curvesPlot, failures, lrText, num, pct, problemSection, readingMarker, 
 import type { RunInfo } from './report.js';
 import { CLIP_NORM } from './run.js';
 import type { Plan, ProblemResult, Entry } from './study.js';
-import { spread } from './study.js';
+import { divergedRun, spread, STALLED, THROWN_OFF } from './study.js';
 import { linePlot } from './svg.js';
 
 /** The entries without clipping and those with, in the same order (clipped ids end in -clip). */
@@ -33,10 +33,11 @@ export function gradNormPlot(r: ProblemResult): string {
     return { y: s.map((v) => v.median), lo: s.map((v) => v.min), hi: s.map((v) => v.max) };
   };
   const first = across(r.entries[0]!.best.runs.map((run) => run.gradNorms?.first ?? []));
+  // After training: the runs that did not diverge (a diverged run has no "after").
   const series = plain.map((e) => ({
     label: `${e.optimizer.label} (lr ${lrText(e.best.lr)})`,
     x,
-    ...across(e.best.runs.map((run) => run.gradNorms?.last ?? [])),
+    ...across(e.best.runs.filter((run) => !divergedRun(run, r.problem.plateau)).map((run) => run.gradNorms?.last ?? [])),
   }));
   return linePlot([...series, { label: 'at the first update', x, y: first.y, color: '#888888', dashed: true }], {
     title: `${r.problem.title}: gradient reaching each time step`,
@@ -44,7 +45,7 @@ export function gradNormPlot(r: ProblemResult): string {
     yLabel: '‖d loss / d h_t‖',
     yLog: true,
     width: 760,
-    note: `after training: mean over the last ${r.problem.evalEvery} updates at the tuned lr, median over ${r.entries[0]!.best.runs.length} seeds, band min to max; dashed: the first update`,
+    note: `after training: mean over the last ${r.problem.evalEvery} updates at the tuned lr, median over the seeds that did not diverge, band min to max; dashed: the first update`,
   });
 }
 
@@ -100,9 +101,9 @@ ${reading.trim()}
 - **Optimizers**: ${plain.map((o) => `${o.label} (default lr ${lrText(o.defaultLr)})`).join(', ')}; and each of them again with the total gradient norm clipped to ${CLIP_NORM.toFixed(1)} before every step (\`clipGradNorm(params, ${CLIP_NORM.toFixed(1)})\` from this package, torch's \`clip_grad_norm_\`), the rows marked "clip ${CLIP_NORM.toFixed(1)}". \`presets.graves\` is RMSProp as Graves (2013) trained his recurrent networks: centered, momentum 0.9, alpha 0.95, eps 1e-4 inside the square root; the grid's lr replaces the preset's 1e-4.
 - **The layers**: an Elman RNN (torch.nn.RNN, tanh) and an LSTM (torch.nn.LSTM), zero initial state, torch's initialisation, unrolled through every time step and trained with backpropagation through time ([bench/convergence/recurrent.ts](../bench/convergence/recurrent.ts); losses, gradients and the per-step gradient norms checked against torch 1.13 in test/recurrent.test.ts). A linear readout of the last hidden state makes the prediction.
 - **Loss**: the adding problem's is the mean squared error on the held-out sequences (the training data is fresh every step, so there is nothing to overfit); the digits' is the training cross-entropy, with held-out accuracy beside it.
-- **Diverged / stalled (all lrs)**: of all ${plan.lrs.length * plan.seeds.length} runs of an optimizer (every learning rate and seed), the share that diverged (loss non-finite or above 1e6 times its start) and the share that stalled (ended with a loss at least half the best constant prediction's: learned next to nothing).
+- **Diverged / stalled (all lrs)**: of all ${plan.lrs.length * plan.seeds.length} runs of an optimizer (every learning rate and seed), the share that diverged — the loss became non-finite or grew past 1e6 times its start, or the run ended above ${THROWN_OFF} times the loss of the best constant prediction (thrown off: the networks' bounded outputs keep such a loss finite) — and the share that stalled: ended, not diverged, at ${Math.round(STALLED * 100)}% of the constant prediction's loss or above (learned next to nothing; on the adding problem a network that has learned one of the two values is at about half of it, and has not stalled).
 - **Gradient norm through time**: ‖d loss / d h_t‖, the gradient reaching the hidden state of step t through every later step (Frobenius norm over the mini-batch), at the first update and averaged over the last updates. Flat: the gradient carries back; falling to the left: it vanishes.
-- Everything else (learning rates ${plan.lrs.map(lrText).join(', ')}, seeds ${plan.seeds.join(', ')}, tuned lr, steps to target, loss rises, lrs reaching target) as in the feed-forward part.
+- **Columns**: every column of a problem's table is at the optimizer's tuned learning rate except the last four (lrs reaching target, diverged, stalled, final loss at the default lr). Everything else (learning rates ${plan.lrs.map(lrText).join(', ')}, seeds ${plan.seeds.join(', ')}, tuned lr, steps to target, loss rises, lrs reaching target) as in the feed-forward part.
 
 ### Which optimizer did best
 

@@ -134,9 +134,9 @@ export function curvesPlot(result: ProblemResult): string {
   });
   const target = { label: 'target', x: [0, p.steps], y: [p.target, p.target], color: '#888888', dashed: true };
   return linePlot([...series, target], {
-    title: `${p.title}: training loss at each optimizer's tuned learning rate`,
+    title: `${p.title}: ${p.lossName ?? 'training loss'} at each optimizer's tuned learning rate`,
     xLabel: 'update',
-    yLabel: 'training loss',
+    yLabel: p.lossName ?? 'training loss',
     yLog: true,
     yRange: lossRange(result, [...series.flatMap((s) => s.y), p.target], 1.5),
     width: 760,
@@ -160,7 +160,7 @@ export function sweepPlot(result: ProblemResult, plan: Plan, subtitle = ''): str
   return linePlot([...series, target], {
     title: `${p.title}: final loss after ${p.steps} updates against learning rate${subtitle}`,
     xLabel: 'learning rate',
-    yLabel: 'final training loss',
+    yLabel: `final ${p.lossName ?? 'training loss'}`,
     xLog: true,
     yLog: true,
     yRange: lossRange(result, [...series.flatMap((s) => s.y), p.target], 10),
@@ -293,7 +293,8 @@ const PARTS: readonly { readonly suite: Suite; readonly command: string }[] = [
   { suite: 'recurrent', command: 'npm start -- --recurrent' },
 ];
 
-const partPattern = (suite: Suite): RegExp => new RegExp(`<!-- part:${suite}:start -->\\n([\\s\\S]*?)<!-- part:${suite}:end -->`);
+// \r?\n: a checkout with CRLF line endings must not lose a part or a reading.
+const partPattern = (suite: Suite): RegExp => new RegExp(`<!-- part:${suite}:start -->\\r?\\n([\\s\\S]*?)<!-- part:${suite}:end -->`);
 
 /**
  * The whole document: the parts made by this run, and the others kept from `existing` (the
@@ -331,6 +332,6 @@ export const readingMarker = (suite: Suite): string => (suite === 'feed-forward'
 /** The hand-written reading of a part of an existing docs/convergence.md, or a placeholder. */
 export function keptReading(existing: string | null, suite: Suite = 'feed-forward'): string {
   const m = readingMarker(suite);
-  const found = existing?.match(new RegExp(`<!-- ${m}:start -->\\n([\\s\\S]*?)<!-- ${m}:end -->`));
+  const found = existing?.match(new RegExp(`<!-- ${m}:start -->\\r?\\n([\\s\\S]*?)<!-- ${m}:end -->`));
   return found?.[1] ?? '_No reading yet: run the full study and write one here._\n';
 }

@@ -124,13 +124,8 @@ export interface RunResult {
   /** Whether the loss became non-finite or grew past 1e6 times its start (the run stops there). */
   readonly diverged: boolean;
   /**
-   * Problems with a plateau (the recurrent ones): whether the run ended, not diverged, with a loss
-   * at or above half the best constant prediction's (learned next to nothing).
-   */
-  readonly stalled: boolean;
-  /**
    * Recurrent problems: ‖d loss / d h_t‖ for each time step t, at the first update and averaged
-   * over the last `evalEvery` updates made; null for the others.
+   * over the last `evalEvery` updates (`last` is empty when the run diverged); null for the others.
    */
   readonly gradNorms: { readonly first: number[]; readonly last: number[] } | null;
 }
@@ -172,14 +167,8 @@ export function run(problem: Problem, optimizer: OptimizerSpec, lr: number, seed
   for (let t = 0; t < problem.steps; t++) {
     opt.zeroGrad();
     const batchLoss = instance.lossAndGrad(t);
-    if (instance.gradNorms !== undefined) {
-      const norms = instance.gradNorms();
-      if (t === 0) firstNorms = Array.from(norms);
-      if (t >= problem.steps - problem.evalEvery) {
-        for (let i = 0; i < norms.length; i++) window[i] = window[i]! + norms[i]!;
-        windowSteps++;
-      }
-    }
+    const norms = instance.gradNorms?.() ?? null;
+    if (t === 0 && norms !== null) firstNorms = Array.from(norms);
     const isEval = t % problem.evalEvery === 0;
     // Full batch: the batch loss is the training loss. Mini-batch: the whole training set is
     // evaluated every evalEvery steps (before this step's update, so after t updates).
@@ -191,9 +180,15 @@ export function run(problem: Problem, optimizer: OptimizerSpec, lr: number, seed
     }
     try {
       opt.step();
-    } catch {
-      diverged = true; // a non-finite gradient: RMSProp refuses it (nonFinite: 'throw')
+    } catch (e) {
+      // A non-finite gradient: RMSProp refuses it (nonFinite: 'throw'). Anything else is a bug.
+      if (!(e instanceof RangeError && e.message.includes('nothing was updated'))) throw e;
+      diverged = true;
       break;
+    }
+    if (norms !== null && t >= problem.steps - problem.evalEvery) {
+      for (let i = 0; i < norms.length; i++) window[i] = window[i]! + norms[i]!;
+      windowSteps++;
     }
   }
   if (!diverged) observe(problem.steps, instance.trainLoss(), true);
@@ -207,7 +202,6 @@ export function run(problem: Problem, optimizer: OptimizerSpec, lr: number, seed
     accuracy: diverged || instance.heldOutAccuracy === undefined ? null : instance.heldOutAccuracy(),
     rises: pairs === 0 ? 0 : rises / pairs,
     diverged,
-    stalled: !diverged && problem.plateau !== undefined && finalLoss >= problem.plateau / 2,
-    gradNorms: firstNorms === null ? null : { first: firstNorms, last: windowSteps === 0 ? [] : Array.from(window, (v) => v / windowSteps) },
+    gradNorms: firstNorms === null ? null : { first: firstNorms, last: diverged ? [] : Array.from(window, (v) => v / windowSteps) },
   };
 }

@@ -81,12 +81,31 @@ export interface Cell {
   readonly rises: Spread;
   /** How many seeds reached the target. */
   readonly reached: number;
+  /**
+   * How many seeds diverged: the loss became non-finite or grew past 1e6 times its start; for a
+   * problem with a plateau (the recurrent ones) also a run that ended above
+   * {@link THROWN_OFF} times the constant prediction's loss (thrown off: worse than knowing
+   * nothing, though the network's bounded outputs keep the loss finite).
+   */
   readonly diverged: number;
-  /** How many seeds stalled (see {@link RunResult.stalled}). */
+  /**
+   * Problems with a plateau: how many seeds stalled, that is ended (not diverged) with a loss at
+   * least {@link STALLED} times the best constant prediction's: learned next to nothing.
+   */
   readonly stalled: number;
 }
 
-function cell(lr: number, runs: readonly RunResult[]): Cell {
+/** A run that ends at this share of the plateau's loss or above has stalled. */
+export const STALLED = 0.8;
+/** A run that ends above this multiple of the plateau's loss has been thrown off (diverged). */
+export const THROWN_OFF = 2;
+
+/** Whether a run diverged, counting a run thrown off above the plateau (see {@link Cell.diverged}). */
+export function divergedRun(r: RunResult, plateau: number | undefined): boolean {
+  return r.diverged || (plateau !== undefined && r.finalLoss > THROWN_OFF * plateau);
+}
+
+function cell(lr: number, runs: readonly RunResult[], plateau: number | undefined): Cell {
   const hasAccuracy = runs.some((r) => r.accuracy !== null);
   return {
     lr,
@@ -96,8 +115,8 @@ function cell(lr: number, runs: readonly RunResult[]): Cell {
     accuracy: hasAccuracy ? spread(runs.map((r) => r.accuracy ?? 0)) : null,
     rises: spread(runs.map((r) => r.rises)),
     reached: runs.filter((r) => r.stepsToTarget !== null).length,
-    diverged: runs.filter((r) => r.diverged).length,
-    stalled: runs.filter((r) => r.stalled).length,
+    diverged: runs.filter((r) => divergedRun(r, plateau)).length,
+    stalled: plateau === undefined ? 0 : runs.filter((r) => !divergedRun(r, plateau) && r.finalLoss >= STALLED * plateau).length,
   };
 }
 
@@ -144,7 +163,7 @@ export function analyse(plan: Plan, results: readonly RunResult[]): ProblemResul
     problem,
     entries: plan.optimizers.map((optimizer, o) => {
       const base = (p * plan.optimizers.length + o) * perEntry;
-      const cells = plan.lrs.map((lr, l) => cell(lr, results.slice(base + l * perCell, base + (l + 1) * perCell)));
+      const cells = plan.lrs.map((lr, l) => cell(lr, results.slice(base + l * perCell, base + (l + 1) * perCell), problem.plateau));
       return {
         optimizer,
         cells,

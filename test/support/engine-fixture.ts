@@ -18,7 +18,7 @@ export function leaf(spec: Leaf): Tensor {
   return param('', rows, cols, () => spec.data[i++]!);
 }
 
-/** Largest |ours - torch| over a buffer, divided by the largest |torch| in it. */
+/** Largest |ours - torch| over a buffer, divided by the largest |torch| in it (when torch's is all zero: the largest |ours|). */
 export function relativeError(actual: ArrayLike<number>, expected: readonly number[]): number {
   let diff = 0;
   let scale = 0;
@@ -26,5 +26,5 @@ export function relativeError(actual: ArrayLike<number>, expected: readonly numb
     diff = Math.max(diff, Math.abs(actual[i]! - e));
     scale = Math.max(scale, Math.abs(e));
   });
-  return diff / scale;
+  return scale === 0 ? diff : diff / scale;
 }
