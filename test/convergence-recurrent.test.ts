@@ -11,7 +11,7 @@ import { byClipping, gradNormPlot, recurrentPart, recurrentPlots } from '../benc
 import { RECURRENT_OPTIMIZERS, run } from '../bench/convergence/run.js';
 import type { OptimizerSpec, RunResult } from '../bench/convergence/run.js';
 import { fingerprint, loadRecord, saveRecord } from '../bench/convergence/record.js';
-import { makePlan } from '../bench/convergence/setup.js';
+import { chooseSuites, defaultOut, makePlan } from '../bench/convergence/setup.js';
 import { analyse, divergedRun, STALLED, tasks, THROWN_OFF } from '../bench/convergence/study.js';
 import type { Plan } from '../bench/convergence/study.js';
 import { runAll } from '../bench/convergence/pool.js';
@@ -197,6 +197,25 @@ describe('the recurrent report', () => {
     expect(norms).toContain('at the first update');
     expect(norms).toContain('Adam (lr 0.01)');
     expect(norms).not.toContain('clip 1.0');
+  });
+});
+
+describe('which parts a command runs, and where it writes', () => {
+  it('npm start: feed-forward into docs; --recurrent: recurrent into docs; --quick: both into build', () => {
+    expect(chooseSuites([], false, false)).toEqual(['feed-forward']);
+    expect(chooseSuites([], true, false)).toEqual(['recurrent']);
+    expect(chooseSuites([], false, true)).toEqual(['feed-forward', 'recurrent']);
+    expect(chooseSuites([], true, true)).toEqual(['recurrent']);
+    expect(defaultOut([], false)).toBe('docs');
+    expect(defaultOut([], true)).toBe('build/convergence-quick');
+  });
+
+  it('--problems: the parts of the problems named, into build (docs keeps the full parts)', () => {
+    expect(chooseSuites(['digits', 'adding-rnn'], false, false)).toEqual(['feed-forward', 'recurrent']);
+    expect(chooseSuites(['digits', 'adding-rnn'], true, false)).toEqual(['recurrent']);
+    expect(() => chooseSuites(['digits'], true, false)).toThrow('--recurrent --problems digits: none of these is a recurrent problem');
+    expect(() => chooseSuites(['mnist'], false, false)).toThrow('unknown problem mnist');
+    expect(defaultOut(['digits'], false)).toBe('build/convergence-problems');
   });
 });
 

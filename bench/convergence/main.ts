@@ -24,7 +24,7 @@ import { runAll } from './pool.js';
 import { document, feedForwardPart, keptReading, plotFiles, summaryTable, curvesPlot, sweepPlot } from './report.js';
 import { recurrentPart, recurrentPlots } from './report-recurrent.js';
 import { fingerprint, loadRecord, saveRecord } from './record.js';
-import { makePlan, suitesOf } from './setup.js';
+import { chooseSuites, defaultOut, makePlan } from './setup.js';
 import type { Settings, Suite } from './setup.js';
 import { analyse, tasks } from './study.js';
 
@@ -40,20 +40,10 @@ const { values } = parseArgs({
   },
 });
 const only = values.problems.split(',').filter((s) => s !== '');
-/** The parts to run: those of the problems named, else --recurrent's, else both when quick, else the feed-forward one. */
-function chooseSuites(): Suite[] {
-  if (only.length > 0) {
-    const named = suitesOf(only).filter((s) => !values.recurrent || s === 'recurrent');
-    if (named.length === 0) throw new Error(`--recurrent --problems ${only.join(',')}: none of these is a recurrent problem`);
-    return named;
-  }
-  return values.recurrent ? ['recurrent'] : values.quick ? ['feed-forward', 'recurrent'] : ['feed-forward'];
-}
-const suites = chooseSuites();
+const suites = chooseSuites(only, values.recurrent, values.quick);
 const workers = Number(values.workers);
 if (!Number.isInteger(workers) || workers < 0) throw new Error(`--workers: expected a whole number >= 0, got ${values.workers}`);
-// docs/ holds the full parts only: a quick or partial study goes to build/ unless --out says otherwise.
-const out = resolve(root, values.out ?? (values.quick ? 'build/convergence-quick' : only.length > 0 ? 'build/convergence-problems' : 'docs'));
+const out = resolve(root, values.out ?? defaultOut(only, values.quick));
 const doc = join(out, 'convergence.md');
 let existing: string | null = null;
 try {

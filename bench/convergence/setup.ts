@@ -75,3 +75,21 @@ export function makePlan(settings: Settings): Plan {
     ? { problems: list.map((p) => quick(p, settings.suite)), optimizers, lrs: [0.001, 0.01, 0.1], seeds: [1, 2] }
     : { problems: list, optimizers, lrs: LRS, seeds: SEEDS };
 }
+
+/**
+ * The parts a command runs: those of the problems named (only the recurrent ones with
+ * --recurrent), else --recurrent's, else both when quick, else the feed-forward part.
+ */
+export function chooseSuites(only: readonly string[], recurrent: boolean, quick: boolean): Suite[] {
+  if (only.length > 0) {
+    const named = suitesOf(only).filter((s) => !recurrent || s === 'recurrent');
+    if (named.length === 0) throw new Error(`--recurrent --problems ${only.join(',')}: none of these is a recurrent problem`);
+    return named;
+  }
+  return recurrent ? ['recurrent'] : quick ? ['feed-forward', 'recurrent'] : ['feed-forward'];
+}
+
+/** Where a command writes by default: docs/ holds the full parts only; quick or partial runs go to build/. */
+export function defaultOut(only: readonly string[], quick: boolean): string {
+  return quick ? 'build/convergence-quick' : only.length > 0 ? 'build/convergence-problems' : 'docs';
+}
