@@ -2,7 +2,7 @@
 // learning rates and seeds, prints a summary, and writes docs/convergence.md with SVG plots.
 //
 //   npm start                      the feed-forward part (a few minutes on 2 cores), into docs/
-//   npm start -- --recurrent       the recurrent part (about an hour on 2 cores), into docs/
+//   npm start -- --recurrent       the recurrent part (about 70 minutes on 2 cores), into docs/
 //   npm start -- --quick           both parts, small (a minute or two), into build/convergence-quick/
 //                                  (with --recurrent: the recurrent part only)
 //   npm start -- --problems a,b    only some problems, of either part, into build/convergence-problems/
@@ -113,4 +113,4 @@ const parts: Partial<Record<Suite, string>> = {};
 const started = performance.now();
 for (const suite of suites) parts[suite] = await runSuite(suite);
 writeFileSync(doc, document(parts, existing));
-console.log(`\n${suites.join(' and ')} part${suites.length > 1 ? 's' : ''} in ${((performance.now() - started) / 1000).toFixed(0)} s. Wrote ${doc} and its plots in ${join(out, 'convergence')}/`);
+console.log(`\n${suites.join(' and ')} part${suites.length > 1 ? 's' : ''} in ${((performance.now() - started) / 1000).toFixed(0)} s${values.reuse ? ' (runs recorded earlier are reused)' : ''}. Wrote ${doc} and its plots in ${join(out, 'convergence')}/`);

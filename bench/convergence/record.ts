@@ -1,5 +1,5 @@
 // The record of a part's runs, kept in build/ so that `npm start -- --reuse` can write the report
-// again without training again (the recurrent part takes about an hour). A record is used only
+// again without training again (the recurrent part takes about 70 minutes). A record is used only
 // for the same plan: the same problems (as described), optimizers (as labelled), learning rates
 // and seeds; it does not know the code, so after a change that alters the runs, run again.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -45,7 +45,7 @@ export function gradNormPlot(r: ProblemResult): string {
     yLabel: '‖d loss / d h_t‖',
     yLog: true,
     width: 760,
-    note: `after training: mean over the last ${r.problem.evalEvery} updates at the tuned lr, median over the seeds that did not diverge, band min to max; dashed: the first update`,
+    note: `after training: mean of the last ${r.problem.evalEvery} updates, tuned lr, median of the seeds not diverged (band: min–max); dashed: first update`,
   });
 }
 

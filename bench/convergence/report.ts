@@ -313,7 +313,7 @@ between the reading markers are hand-written and kept when the file is regenerat
 
 Two parts: six small feed-forward problems (\`npm start\`, a few minutes), and
 [recurrent networks](#recurrent-networks) trained through time, where RMSProp made its name
-(\`npm start -- --recurrent\`, about an hour on 2 cores).
+(\`npm start -- --recurrent\`, about 70 minutes on 2 cores).
 
 ${body.join('\n\n')}
 
