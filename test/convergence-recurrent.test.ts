@@ -1,12 +1,12 @@
 // The recurrent part of the convergence study (bench/convergence/sequences.ts, run.ts,
 // report-recurrent.ts): the problems' data, what a run records, clipping, and the report.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { addingBatch, ADDING_STEPS } from '../bench/convergence/sequences.js';
 import { rng } from '../bench/convergence/random.js';
-import { document, keptReading } from '../bench/convergence/report.js';
+import { document, keptReading, num } from '../bench/convergence/report.js';
 import { byClipping, gradNormPlot, recurrentPart, recurrentPlots } from '../bench/convergence/report-recurrent.js';
 import { RECURRENT_OPTIMIZERS, run } from '../bench/convergence/run.js';
 import type { OptimizerSpec, RunResult } from '../bench/convergence/run.js';
@@ -15,6 +15,9 @@ import { chooseSuites, defaultOut, makePlan } from '../bench/convergence/setup.j
 import { analyse, divergedRun, STALLED, tasks, THROWN_OFF } from '../bench/convergence/study.js';
 import type { Plan } from '../bench/convergence/study.js';
 import { runAll } from '../bench/convergence/pool.js';
+
+// Recurrent runs take seconds, and more when the suite's other files share the cores.
+vi.setConfig({ testTimeout: 120_000 });
 
 const byId = (id: string): OptimizerSpec => RECURRENT_OPTIMIZERS.find((o) => o.id === id)!;
 const problem = (id: string, quick = true) => makePlan({ suite: 'recurrent', quick, only: [id] }).problems[0]!;
@@ -236,5 +239,18 @@ describe('the document', () => {
     const crlf = second.replaceAll('\n', '\r\n');
     expect(document({ 'feed-forward': 'FF three\n' }, crlf)).toContain('REC one');
     expect(keptReading(crlf, 'feed-forward')).toBe('mine\r\n');
+  });
+});
+
+describe('docs/convergence.md, recurrent part', () => {
+  it("reproduces a cell of the committed tables: digits row by row, RNN, presets.graves at lr 0.001", () => {
+    // The doc's row: tuned lr 0.001, steps 350 [300–500], final loss 0.0641 [0.0367–0.0841].
+    const doc = readFileSync(new URL('../docs/convergence.md', import.meta.url), 'utf8');
+    const p = problem('digits-rnn', false);
+    const runs = [1, 2, 3, 4, 5].map((seed) => run(p, byId('rmsprop-graves'), 0.001, seed));
+    const cell = analyse({ problems: [p], optimizers: [byId('rmsprop-graves')], lrs: [0.001], seeds: [1, 2, 3, 4, 5] }, runs)[0]!.entries[0]!.cells[0]!;
+    const row = `| RMSProp, presets.graves | 0.001 | ${cell.stepsToTarget.median} [${cell.stepsToTarget.min}–${cell.stepsToTarget.max}] | ${num(cell.finalLoss.median)} [${num(cell.finalLoss.min)}–${num(cell.finalLoss.max)}] |`;
+    expect(row).toBe('| RMSProp, presets.graves | 0.001 | 350 [300–500] | 0.0641 [0.0367–0.0841] |');
+    expect(doc).toContain(row);
   });
 });
