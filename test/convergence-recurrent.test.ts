@@ -131,13 +131,17 @@ describe('diverged and stalled', () => {
     const plateau = p.plateau!;
     // Held-out MSE: stuck at the mean; a model that reads one value (about half the plateau);
     // a run thrown off (finite, far above); a non-finite one; a solved one.
-    const runs = [result(plateau * 0.99), result(plateau * 0.51), result(THROWN_OFF * plateau * 1.5), result(Infinity, true), result(0.005)];
+    const thrownOff = { ...result(THROWN_OFF * plateau * 1.5), curve: [plateau, THROWN_OFF * plateau * 1.5] }; // rose from its start
+    const runs = [result(plateau * 0.99), result(plateau * 0.51), thrownOff, result(Infinity, true), result(0.005)];
     const plan: Plan = { problems: [p], optimizers: [byId('rmsprop')], lrs: [0.01], seeds: [1, 2, 3, 4, 5] };
     const [r] = analyse(plan, runs);
     const c = r!.entries[0]!.cells[0]!;
     expect(c.stalled).toBe(1);
     expect(c.diverged).toBe(2);
     expect(runs.map((x) => divergedRun(x, plateau))).toEqual([false, false, true, true, false]);
+    // Above twice the plateau but still below where it started: slow, not thrown off (it stalled).
+    const slow = { ...result(THROWN_OFF * plateau * 1.5), curve: [THROWN_OFF * plateau * 4, THROWN_OFF * plateau * 1.5] };
+    expect(divergedRun(slow, plateau)).toBe(false);
     // Without a plateau (the feed-forward problems) only the strict rule counts, and nothing stalls.
     expect(divergedRun(result(1e5), undefined)).toBe(false);
     const { plateau: _, ...withoutPlateau } = p;

@@ -84,8 +84,9 @@ export interface Cell {
   /**
    * How many seeds diverged: the loss became non-finite or grew past 1e6 times its start; for a
    * problem with a plateau (the recurrent ones) also a run that ended above
-   * {@link THROWN_OFF} times the constant prediction's loss (thrown off: worse than knowing
-   * nothing, though the network's bounded outputs keep the loss finite).
+   * {@link THROWN_OFF} times the constant prediction's loss and above its own starting loss
+   * (thrown off: worse than knowing nothing, and worse than where it began, though the network's
+   * bounded outputs keep the loss finite; a run still coming down slowly from a high start is not).
    */
   readonly diverged: number;
   /**
@@ -97,12 +98,12 @@ export interface Cell {
 
 /** A run that ends at this share of the plateau's loss or above has stalled. */
 export const STALLED = 0.8;
-/** A run that ends above this multiple of the plateau's loss has been thrown off (diverged). */
+/** A run that ends above this multiple of the plateau's loss, and above its start, has been thrown off (diverged). */
 export const THROWN_OFF = 2;
 
 /** Whether a run diverged, counting a run thrown off above the plateau (see {@link Cell.diverged}). */
 export function divergedRun(r: RunResult, plateau: number | undefined): boolean {
-  return r.diverged || (plateau !== undefined && r.finalLoss > THROWN_OFF * plateau);
+  return r.diverged || (plateau !== undefined && r.finalLoss > THROWN_OFF * plateau && r.finalLoss > r.curve[0]!);
 }
 
 function cell(lr: number, runs: readonly RunResult[], plateau: number | undefined): Cell {
