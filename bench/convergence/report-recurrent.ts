@@ -39,11 +39,16 @@ export function gradNormPlot(r: ProblemResult): string {
     x,
     ...across(e.best.runs.filter((run) => !divergedRun(run, r.problem.plateau)).map((run) => run.gradNorms?.last ?? [])),
   }));
+  // Every median line whole (they can span more than the default 12 decades); bands may leave the plot.
+  const medians = [...series.flatMap((s) => s.y), ...first.y].filter((v) => v > 0 && Number.isFinite(v));
+  const tops = [...series.flatMap((s) => s.hi), ...first.y].filter((v) => v > 0 && Number.isFinite(v));
+  const yRange: [number, number] = [10 ** Math.floor(Math.log10(Math.min(...medians))), 10 ** Math.ceil(Math.log10(Math.max(...tops)))];
   return linePlot([...series, { label: 'at the first update', x, y: first.y, color: '#888888', dashed: true }], {
     title: `${r.problem.title}: gradient reaching each time step`,
     xLabel: 'time step t (the loss is read after the last)',
     yLabel: '‖d loss / d h_t‖',
     yLog: true,
+    yRange,
     width: 760,
     note: `after training: mean of the last ${r.problem.evalEvery} updates, tuned lr, median of the seeds not diverged (band: min–max); dashed: first update`,
   });
