@@ -53,7 +53,7 @@ try {
 }
 /** The command that makes a part's numbers: the flags that choose runs (not --out, --workers, --reuse). */
 function commandFor(suite: Suite): string {
-  const flags = [values.quick ? '--quick' : '', suite === 'recurrent' && !values.quick && only.length === 0 ? '--recurrent' : '', only.length > 0 ? `--problems ${only.join(',')}` : ''];
+  const flags = [values.quick ? '--quick' : '', suite === 'recurrent' && (values.recurrent || (!values.quick && only.length === 0)) ? '--recurrent' : '', only.length > 0 ? `--problems ${only.join(',')}` : ''];
   const given = flags.filter((f) => f !== '');
   return `npm start${given.length > 0 ? ' -- ' + given.join(' ') : ''}`;
 }

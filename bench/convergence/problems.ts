@@ -224,7 +224,7 @@ function forward(layers: readonly Layer[], x: Tensor, activation: Activation): T
 }
 
 /** Argmax of each row of `logits` (or the sign of a single logit) against the labels. */
-function accuracy(logits: Tensor, labels: Uint8Array): number {
+export function accuracy(logits: Tensor, labels: Uint8Array): number {
   let right = 0;
   for (let i = 0; i < logits.rows; i++) {
     let best = 0;
@@ -233,6 +233,20 @@ function accuracy(logits: Tensor, labels: Uint8Array): number {
     if (best === labels[i]) right++;
   }
   return right / logits.rows;
+}
+
+/**
+ * Mini-batches of `batch` of `rows` training rows: a new seeded shuffle each epoch (the first one
+ * drawn now, from `random`), the tail that does not fill a batch dropped. Returns step's rows.
+ */
+export function miniBatches(rows: number, batch: number, random: () => number): (step: number) => Int32Array {
+  const perEpoch = Math.floor(rows / batch);
+  let order = permutation(rows, random);
+  let epoch = 0;
+  return (step) => {
+    for (const e = Math.floor(step / perEpoch); epoch < e; epoch++) order = permutation(rows, random);
+    return order.subarray((step % perEpoch) * batch, (step % perEpoch + 1) * batch);
+  };
 }
 
 /** A dataset's training and held-out parts. */
@@ -276,18 +290,10 @@ function classifier(data: Split, spec: ClassifierSpec, seed: number, alloc: Allo
     logits.cols === 1 ? sigmoidCrossEntropy(logits, labels) : softmaxCrossEntropy(logits, labels);
   const trainX = constant(data.train.rows, data.train.features, data.train.x);
   const testX = constant(data.test.rows, data.test.features, data.test.x);
-  // Mini-batches: a new seeded shuffle each epoch; the tail that does not fill a batch is dropped.
-  const perEpoch = batch === 0 ? 1 : Math.floor(data.train.rows / batch);
-  let order = permutation(data.train.rows, random);
-  let epoch = 0;
+  const rowsOf = miniBatches(data.train.rows, Math.max(batch, 1), random);
   const batchOf = (step: number): { x: Tensor; labels: Uint8Array } => {
     if (batch === 0) return { x: trainX, labels: data.train.labels };
-    const e = Math.floor(step / perEpoch);
-    while (epoch < e) {
-      order = permutation(data.train.rows, random);
-      epoch++;
-    }
-    const b = take(data.train, order.subarray((step % perEpoch) * batch, (step % perEpoch + 1) * batch));
+    const b = take(data.train, rowsOf(step));
     return { x: constant(b.rows, b.features, b.x), labels: b.labels };
   };
   return {

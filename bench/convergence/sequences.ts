@@ -2,8 +2,9 @@
 // RNN and an LSTM (bench/convergence/recurrent.ts), trained with backpropagation through time.
 import { add, backward, constant, matmul, meanSquaredError, param, softmaxCrossEntropy } from './autodiff.js';
 import type { Alloc, Tensor } from './autodiff.js';
+import { accuracy, miniBatches } from './problems.js';
 import type { Dataset, Instance, Problem, Split } from './problems.js';
-import { permutation, rng } from './random.js';
+import { rng } from './random.js';
 import { lstm, recurrentWeights, rnn } from './recurrent.js';
 import type { Sequence } from './recurrent.js';
 
@@ -157,28 +158,12 @@ function rowDigits(cell: Cell, train: Dataset, test: Dataset): Problem {
     create(seed, alloc): Instance {
       const random = rng(seed);
       const m = model(cell, 8, DIGITS_HIDDEN[cell], 10, random, alloc);
-      const perEpoch = Math.floor(train.rows / DIGITS_BATCH);
-      let order = permutation(train.rows, random);
-      let epoch = 0;
+      const rowsOf = miniBatches(train.rows, DIGITS_BATCH, random);
       let norms: Float64Array = new Float64Array(8);
-      const accuracyOf = (logits: Tensor, labels: Uint8Array): number => {
-        let right = 0;
-        for (let i = 0; i < logits.rows; i++) {
-          let best = 0;
-          for (let j = 1; j < 10; j++) if (logits.data[i * 10 + j]! > logits.data[i * 10 + best]!) best = j;
-          if (best === labels[i]) right++;
-        }
-        return right / logits.rows;
-      };
       return {
         params: m.params,
         lossAndGrad(step) {
-          const e = Math.floor(step / perEpoch);
-          while (epoch < e) {
-            order = permutation(train.rows, random);
-            epoch++;
-          }
-          const rows = order.subarray((step % perEpoch) * DIGITS_BATCH, (step % perEpoch + 1) * DIGITS_BATCH);
+          const rows = rowsOf(step);
           const labels = Uint8Array.from(rows, (r) => train.labels[r]!);
           const { out, seq } = m.forward(rowsAsSequence(train, rows), DIGITS_BATCH);
           const loss = softmaxCrossEntropy(out, labels);
@@ -187,7 +172,7 @@ function rowDigits(cell: Cell, train: Dataset, test: Dataset): Problem {
           return loss.data[0]!;
         },
         trainLoss: () => softmaxCrossEntropy(m.forward(trainX, train.rows).out, train.labels).data[0]!,
-        heldOutAccuracy: () => accuracyOf(m.forward(testX, test.rows).out, test.labels),
+        heldOutAccuracy: () => accuracy(m.forward(testX, test.rows).out, test.labels),
         gradNorms: () => norms,
       };
     },

@@ -48,9 +48,14 @@ function quick(p: Problem, suite: Suite): Problem {
 
 /** Every problem of the study, by suite. */
 export function allProblems(): Record<Suite, Problem[]> {
-  const data = { digits: parseCsv(dataFile('digits.csv'), 0), breastCancer: parseCsv(dataFile('breast_cancer.csv'), 1) };
-  return { 'feed-forward': problems(data), recurrent: recurrentProblems(digitsSplit(data)) };
+  if (cached === null) {
+    const data = { digits: parseCsv(dataFile('digits.csv'), 0), breastCancer: parseCsv(dataFile('breast_cancer.csv'), 1) };
+    cached = { 'feed-forward': problems(data), recurrent: recurrentProblems(digitsSplit(data)) };
+  }
+  return cached;
 }
+/** The problems, built once per thread (the datasets parsed once). */
+let cached: Record<Suite, Problem[]> | null = null;
 
 /**
  * The suites holding the problems `only` names (every suite's id is checked); empty `only`: none.
